@@ -1,0 +1,47 @@
+"""Errors a staff member can act on.
+
+Every problem found in a menu file becomes one `MenuProblem`: where it is
+(file, line, column) and a full sentence saying what to change. Problems are
+collected, not raised one by one, so an editor sees every mistake in one run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, order=True)
+class MenuProblem:
+    """One error or warning at a place in a menu file (line and column are 1-based)."""
+
+    file: str
+    line: int
+    column: int
+    message: str
+    severity: str = "error"
+    code: str = field(default="invalid", compare=False)
+    snippet: str = field(default="", compare=False)
+
+    def __str__(self) -> str:
+        text = f"{self.file}:{self.line}:{self.column}: {self.severity}: {self.message}"
+        if self.snippet:
+            text += "\n" + self.snippet
+        return text
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "severity": self.severity,
+            "code": self.code,
+            "message": self.message,
+        }
+
+
+class MenuInvalid(Exception):
+    """Raised when a menu file has errors; carries all of them."""
+
+    def __init__(self, problems: list[MenuProblem]):
+        self.problems = sorted(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))

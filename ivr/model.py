@@ -1,0 +1,137 @@
+"""The frozen menu model: what the validator produces and the renderer reads.
+
+Nothing here touches YAML or HTTP. Once built, a `Menu` never changes, so a
+reload can swap a whole new one in with a single assignment while calls in
+progress keep reading the old one safely.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+# What a key does. `goto` and `transfer` carry a target; the rest act on the call itself.
+GOTO = "goto"
+TRANSFER = "transfer"
+BACK = "back"
+REPEAT = "repeat"
+NEXT = "next"
+LANGUAGE = "language"
+ACTIONS = (GOTO, TRANSFER, BACK, REPEAT, NEXT, LANGUAGE)
+
+MENU = "menu"
+CONTENT = "content"
+
+# A text written once per language: {"en": "...", "es": "..."}.
+Text = Mapping[str, str]
+
+
+def frozen_map(data: dict) -> Mapping:
+    return MappingProxyType(dict(data))
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where something was written, so lint and graph can point back at the file."""
+
+    file: str
+    line: int
+    column: int
+
+
+@dataclass(frozen=True)
+class Language:
+    code: str
+    name: str
+    voice: str
+    say_language: str
+    switch_key: str
+    switch_label: str
+    press: str  # template: "{label}, press {key}."
+    key_names: Mapping[str, str]
+
+    def key_name(self, key: str) -> str:
+        return self.key_names.get(key, key)
+
+    def press_sentence(self, label: str, key: str) -> str:
+        return self.press.format(label=label.rstrip(" ,."), key=self.key_name(key))
+
+
+@dataclass(frozen=True)
+class Hotline:
+    id: str
+    number: str  # E.164
+    name: Text
+    sms: str | None = None
+    fallback: str | None = None  # hotline to try when this one fails
+
+
+@dataclass(frozen=True)
+class Action:
+    kind: str
+    target: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.target}" if self.target else self.kind
+
+
+@dataclass(frozen=True)
+class Option:
+    key: str
+    action: Action
+    label: Text  # may be empty for keys that are not announced
+    announce: bool = True
+    where: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Retry:
+    timeout: int
+    silence_limit: int
+    invalid_limit: int
+    final: Action
+
+
+@dataclass(frozen=True)
+class Node:
+    id: str
+    kind: str  # MENU or CONTENT
+    prompt: Text  # spoken on the first attempt (menus) or as the section (content)
+    options: tuple[Option, ...]  # this node's own options, in spoken order
+    keys: Mapping[str, Option]  # every key that works here: own options plus global keys
+    retry: Retry
+    audio: Mapping[str, str]  # language -> file name under audio/ (only files that exist)
+    audio_declared: Mapping[str, str]  # language -> file name as written (may be missing)
+    title: Text
+    parent: str | None  # where `back` goes
+    next: str | None
+    where: Location | None = field(default=None, compare=False)
+
+    @property
+    def spoken_options(self) -> tuple[Option, ...]:
+        """Options in the order they are read: own options first, then announced global keys."""
+        own = {o.key for o in self.options}
+        extra = tuple(o for k, o in self.keys.items() if k not in own and o.announce)
+        return tuple(o for o in self.options if o.announce) + extra
+
+
+@dataclass(frozen=True)
+class Menu:
+    path: str
+    languages: Mapping[str, Language]
+    default_language: str
+    hotlines: Mapping[str, Hotline]
+    nodes: Mapping[str, Node]
+    start: str
+    greeting: Text
+    messages: Mapping[str, Text]
+    digest: str  # sha256 of the file's bytes
+    audio_dir: str
+
+    def message(self, name: str, lang: str, **values: str) -> str:
+        return self.messages[name][lang].format(**values)
+
+    def language(self, code: str | None) -> Language:
+        """The caller's language, falling back to the default for anything unknown."""
+        return self.languages.get(code or "", self.languages[self.default_language])

@@ -1,0 +1,234 @@
+"""Menu model -> TwiML. Pure functions of the menu and the call's URL state.
+
+Every answer is built with `twilio.twiml.voice_response`, never by hand. All
+state a call needs (node, language, silences, wrong keys, hotlines tried) goes
+into the relative action/Redirect URLs we emit, so any worker can answer the
+next request, and the same inputs always give the same TwiML (which is what
+makes answers cacheable).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from urllib.parse import quote, urlencode
+
+from twilio.twiml.voice_response import Gather, VoiceResponse
+
+from . import model as m
+from .speech import spoken_number
+
+DIAL_TIMEOUT = 28  # seconds of ringing before we try the other hotline
+DIAL_SUCCESS = ("completed", "answered")
+SILENCE = "silence"
+INVALID = "invalid"
+MOVED = "moved"
+NOTICES = (SILENCE, INVALID, MOVED)
+
+
+def url(route: str, **params: object) -> str:
+    """A relative URL: Twilio resolves it against the request URL, so the app works under any prefix.
+
+    Every value is an identifier or a number (the validator makes sure), so nothing needs
+    percent-encoding, which keeps the signed URL byte-for-byte the one Twilio requests.
+    """
+    return f"{route}?{urlencode(params, doseq=True)}"
+
+
+@dataclass(frozen=True)
+class CallState:
+    """Where a call is, as carried in our URLs."""
+
+    node: str
+    lang: str
+    silences: int = 0
+    invalids: int = 0
+
+
+class Renderer:
+    """Renders one frozen menu. A reload makes a new Renderer, so caches never outlive their menu."""
+
+    def __init__(self, menu: m.Menu, cache_size: int = 4096):
+        self.menu = menu
+        self.node = lru_cache(maxsize=cache_size)(self._node)
+        self.transfer = lru_cache(maxsize=256)(self._transfer)
+
+    # --- public entry points (each returns a TwiML string) ------------------------------
+    def entry(self, lang: str | None = None) -> str:
+        return self.node(self.menu.start, self.menu.language(lang).code)
+
+    def menu_request(self, node_id: str, lang: str, silences: int, invalids: int, notice: str | None) -> str:
+        """A Redirect back to a node: after silence, or plain navigation."""
+        menu = self.menu
+        lang = menu.language(lang).code
+        node = menu.nodes.get(node_id)
+        if node is None:
+            return self.node(menu.start, lang, 0, 0, MOVED)
+        silences, invalids = self._clamp(node, silences, invalids)
+        if silences >= node.retry.silence_limit:
+            return self.final(node, lang)
+        return self.node(node.id, lang, silences, invalids, notice if notice in NOTICES else None)
+
+    def choose(self, node_id: str, lang: str, silences: int, invalids: int, digits: str) -> str:
+        """The caller pressed something (or nothing, if Twilio posts an empty result)."""
+        menu = self.menu
+        language = menu.language(lang)
+        node = menu.nodes.get(node_id)
+        if node is None:
+            return self.node(menu.start, language.code, 0, 0, MOVED)
+        silences, invalids = self._clamp(node, silences, invalids)
+        if not digits:
+            return self.menu_request(node.id, language.code, silences + 1, invalids, SILENCE)
+        switch = self._language_for_key(digits, language.code)
+        if switch is not None:
+            return self.node(node.id, switch)
+        option = node.keys.get(digits)
+        if option is None:
+            if invalids + 1 >= node.retry.invalid_limit:
+                return self.final(node, language.code)
+            return self.node(node.id, language.code, silences, invalids + 1, INVALID)
+        return self.act(node, option.action, language.code)
+
+    def act(self, node: m.Node, action: m.Action, lang: str) -> str:
+        if action.kind == m.TRANSFER:
+            return self.transfer(action.target, lang, node.id, (action.target,))
+        if action.kind == m.GOTO:
+            return self.node(action.target, lang)
+        if action.kind == m.NEXT and node.next:
+            return self.node(node.next, lang)
+        if action.kind == m.BACK and node.parent:
+            return self.node(node.parent, lang)
+        return self.node(node.id, lang)  # repeat, or back at the top
+
+    def final(self, node: m.Node, lang: str) -> str:
+        """Too many silences or wrong keys: never hang up, hand the caller to a person."""
+        return self.transfer(node.retry.final.target, lang, node.id, (node.retry.final.target,), "final")
+
+    def dial_result(self, hotline_id: str, lang: str, node_id: str, tried: tuple[str, ...], status: str) -> str:
+        menu = self.menu
+        language = menu.language(lang)
+        hotline = menu.hotlines.get(hotline_id)
+        response = VoiceResponse()
+        if status in DIAL_SUCCESS:
+            self._say(response, menu.message("goodbye", language.code), language)
+            response.hangup()
+            return response.to_xml()
+        tried = tuple(t for t in tried if t in menu.hotlines) or ((hotline_id,) if hotline else ())
+        failed_name = hotline.name[language.code] if hotline else ""
+        nxt = self._untried(hotline, tried)
+        if nxt is not None:
+            text = menu.message("transfer_failed", language.code, hotline=failed_name) if hotline else ""
+            return self._dial(nxt, language, node_id, tried + (nxt.id,), prefix=text)
+        # Every hotline failed: read the numbers slowly, twice, and go back to the menu.
+        lines = [menu.message("transfer_failed", language.code, hotline=failed_name)] if hotline else []
+        lines.append(menu.message("both_failed", language.code))
+        self._say(response, " ".join(lines), language)
+        for _ in range(2):
+            for line in menu.hotlines.values():
+                self._say(response, menu.message("number", language.code, hotline=line.name[language.code], number=spoken_number(line.number)), language)
+                response.pause(length=1)
+                if line.sms:
+                    self._say(response, menu.message("sms", language.code, hotline=line.name[language.code], number=" ".join(line.sms)), language)
+                    response.pause(length=1)
+        back = node_id if node_id in menu.nodes else menu.start
+        response.redirect(url("menu", node=back, lang=language.code), method="POST")
+        return response.to_xml()
+
+    # --- building blocks -----------------------------------------------------------------
+    def _node(self, node_id: str, lang: str, silences: int = 0, invalids: int = 0, notice: str | None = None) -> str:
+        menu = self.menu
+        node = menu.nodes[node_id]
+        language = menu.language(lang)
+        response = VoiceResponse()
+        state = dict(node=node.id, lang=language.code, s=silences, i=invalids)
+        gather = response.gather(
+            action=url("choose", **state),
+            method="POST",
+            input="dtmf",
+            num_digits=1,  # every key is one press; no need to wait for '#'
+            finish_on_key="",  # '#' is a menu key (repeat), so it must reach us
+            timeout=node.retry.timeout,
+            action_on_empty_result=False,  # silence falls through to the Redirect below
+        )
+        if notice is not None:
+            self._say(gather, menu.message({SILENCE: "no_input", INVALID: "invalid", MOVED: "moved"}[notice], language.code), language)
+        first_time = silences == 0 and invalids == 0
+        if node.id == menu.start and first_time:
+            self._say(gather, menu.greeting[language.code], language)
+        if node.id == menu.start:
+            for other in menu.languages.values():
+                if other.code != language.code:
+                    self._say(gather, other.press_sentence(other.switch_label, other.switch_key), other)
+        if first_time:
+            self._prompt(gather, node, language)
+        self._say(gather, self.choices(node, language), language)
+        response.redirect(url("menu", node=node.id, lang=language.code, s=silences + 1, i=invalids, n=SILENCE), method="POST")
+        return response.to_xml()
+
+    def choices(self, node: m.Node, language: m.Language) -> str:
+        """The "To X, press N." sentences, generated from option labels."""
+        sentences = []
+        for option in node.spoken_options:
+            if option.action.kind == m.BACK and node.parent is None:
+                continue
+            if option.action.kind == m.NEXT and node.next is None:
+                continue
+            sentences.append(language.press_sentence(self.label(option, language.code), option.key))
+        return " ".join(sentences)
+
+    def label(self, option: m.Option, lang: str) -> str:
+        if lang in option.label:
+            return option.label[lang]
+        kind = option.action.kind
+        if kind == m.TRANSFER:
+            return self.menu.message("transfer_label", lang, hotline=self.menu.hotlines[option.action.target].name[lang])
+        return self.menu.message(f"{kind}_label", lang)
+
+    def _transfer(self, hotline_id: str, lang: str, node_id: str, tried: tuple[str, ...], reason: str | None = None) -> str:
+        """Put the caller through; `reason` names a message said first ("final", "error")."""
+        language = self.menu.language(lang)
+        prefix = self.menu.message(reason, language.code) if reason else ""
+        return self._dial(self.menu.hotlines[hotline_id], language, node_id, tried, prefix=prefix)
+
+    def _dial(self, hotline: m.Hotline, language: m.Language, node_id: str, tried: tuple[str, ...], prefix: str = "") -> str:
+        response = VoiceResponse()
+        text = self.menu.message("connecting", language.code, hotline=hotline.name[language.code])
+        self._say(response, f"{prefix} {text}".strip(), language)
+        response.dial(
+            hotline.number,
+            action=url("dial-result", to=hotline.id, lang=language.code, node=node_id, tried=list(tried)),
+            method="POST",
+            timeout=DIAL_TIMEOUT,
+            answer_on_bridge=True,  # the caller hears ringing until a person answers
+        )
+        return response.to_xml()
+
+    def _untried(self, hotline: m.Hotline | None, tried: tuple[str, ...]) -> m.Hotline | None:
+        hotlines = self.menu.hotlines
+        if hotline is not None and hotline.fallback and hotline.fallback not in tried:
+            return hotlines[hotline.fallback]
+        return next((h for h in hotlines.values() if h.id not in tried), None)
+
+    def _prompt(self, gather: Gather, node: m.Node, language: m.Language) -> None:
+        if language.code in node.audio:
+            gather.play(f"audio/{quote(node.audio[language.code])}")
+            return
+        parts = [node.title.get(language.code, ""), node.prompt.get(language.code, "")]
+        text = " ".join(p for p in parts if p)
+        if text:
+            self._say(gather, text, language)
+
+    @staticmethod
+    def _say(parent: VoiceResponse | Gather, text: str, language: m.Language) -> None:
+        if text:
+            parent.say(text, voice=language.voice, language=language.say_language)
+
+    def _language_for_key(self, digits: str, current: str) -> str | None:
+        for language in self.menu.languages.values():
+            if language.code != current and language.switch_key == digits:
+                return language.code
+        return None
+
+    @staticmethod
+    def _clamp(node: m.Node, silences: int, invalids: int) -> tuple[int, int]:
+        return (min(max(silences, 0), node.retry.silence_limit), min(max(invalids, 0), node.retry.invalid_limit))

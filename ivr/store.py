@@ -1,0 +1,109 @@
+"""The live menu, and safe hot reload.
+
+The server holds one `Renderer` (one frozen menu) at a time. A request checks
+the file's mtime at most once a second; SIGHUP forces a check. A new file is
+validated first and swapped in with a single assignment; an invalid file is
+never served: the last good menu stays live and the error is logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import MenuInvalid
+from .model import Menu
+from .render import Renderer
+from .validate import load_menu
+
+log = logging.getLogger("ivr.reload")
+
+
+@dataclass(frozen=True)
+class Live:
+    renderer: Renderer
+    mtime_ns: int
+    loaded_at: float
+
+
+class MenuStore:
+    def __init__(self, path: str | os.PathLike[str], check_interval: float = 1.0):
+        self.path = Path(path)
+        self.check_interval = check_interval
+        self.last_error: str | None = None
+        self._next_check = 0.0
+        self._lock = threading.Lock()
+        self._force = False
+        self._live = self._load()  # raises MenuInvalid: the server must not start on a bad menu
+
+    @property
+    def menu(self) -> Menu:
+        return self.renderer.menu
+
+    @property
+    def renderer(self) -> Renderer:
+        """The renderer to answer this request with; checks the file now and then."""
+        now = time.monotonic()
+        if now >= self._next_check or self._force:
+            self._next_check = now + self.check_interval
+            self.check()
+        return self._live.renderer
+
+    @property
+    def current(self) -> Renderer:
+        """The live renderer without a file check (for the error path)."""
+        return self._live.renderer
+
+    def request_reload(self) -> None:
+        """For SIGHUP: the next request re-reads the file whatever its mtime says."""
+        self._force = True
+
+    def check(self) -> bool:
+        """Reload if the file changed (or a reload was requested). Returns True if a new menu is live."""
+        try:
+            mtime = self.path.stat().st_mtime_ns
+        except OSError as err:
+            self._fail(f"{self.path}: cannot read the menu file ({err.strerror}); still serving the last good menu.")
+            return False
+        if mtime == self._live.mtime_ns and not self._force:
+            return False
+        if not self._lock.acquire(blocking=False):
+            return False  # another thread is already loading; keep answering with the live menu
+        try:
+            self._force = False
+            try:
+                live = self._load()
+            except MenuInvalid as err:
+                self._live = Live(self._live.renderer, mtime, self._live.loaded_at)  # don't retry until it changes again
+                self._fail(f"Menu reload refused; still serving the last good menu.\n{err}")
+                return False
+            if live.renderer.menu.digest != self._live.renderer.menu.digest:
+                log.info("Menu reloaded from %s (sha256 %s)", self.path, live.renderer.menu.digest[:12])
+            self._live = live
+            self.last_error = None
+            return True
+        finally:
+            self._lock.release()
+
+    def status(self) -> dict[str, object]:
+        live = self._live
+        return {
+            "status": "ok" if self.last_error is None else "degraded",
+            "menu": str(self.path),
+            "sha256": live.renderer.menu.digest,
+            "loaded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(live.loaded_at)),
+            "nodes": len(live.renderer.menu.nodes),
+            "last_reload_error": self.last_error,
+        }
+
+    def _load(self) -> Live:
+        mtime = self.path.stat().st_mtime_ns if self.path.exists() else 0
+        return Live(Renderer(load_menu(self.path)), mtime, time.time())
+
+    def _fail(self, message: str) -> None:
+        self.last_error = message
+        log.error("%s", message)

@@ -1,0 +1,117 @@
+"""The Twilio voice webhooks: a thin HTTP shell around the renderer.
+
+Routes read the call state from the query string (we wrote it there), hand it to
+the renderer and return its TwiML. Anything unexpected becomes an apology and a
+transfer to the national hotline, never an HTTP 500 on a live call.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, current_app, request, send_from_directory
+from twilio.twiml.voice_response import VoiceResponse
+from werkzeug.exceptions import HTTPException
+
+from .render import DIAL_TIMEOUT
+from .security import check_signature
+from .store import MenuStore
+
+log = logging.getLogger("ivr.call")
+bp = Blueprint("voice", __name__)
+bp.before_request(check_signature)
+
+# Last resort when even the menu cannot be read: the National Human Trafficking Hotline.
+NATIONAL_HOTLINE = "+18883737888"
+MAX_PARAM = 64
+
+
+def store() -> MenuStore:
+    return current_app.extensions["ivr_store"]
+
+
+def twiml(xml: str) -> Response:
+    return Response(xml, mimetype="text/xml")
+
+
+def arg(name: str, default: str = "") -> str:
+    return request.args.get(name, default)[:MAX_PARAM]
+
+
+def count(name: str) -> int:
+    value = request.args.get(name, "0")
+    return int(value) if value.isdigit() and len(value) < 4 else 0
+
+
+def call_id() -> str:
+    """Twilio's CallSid identifies a call without identifying the caller; never log From/Caller."""
+    sid = request.form.get("CallSid", "-")
+    return sid[:40] if sid.isalnum() else "-"
+
+
+@bp.route("/voice", methods=["GET", "POST"])
+def voice() -> Response:
+    """The number's Voice URL. GET is accepted too, so a console misconfiguration still works."""
+    renderer = store().renderer
+    log.info("call %s started", call_id())
+    return twiml(renderer.entry(arg("lang") or None))
+
+
+@bp.post("/menu")
+def menu() -> Response:
+    node = arg("node")
+    log.info("call %s at %s (%s)", call_id(), node, arg("n") or "navigate")
+    return twiml(store().renderer.menu_request(node, arg("lang"), count("s"), count("i"), arg("n") or None))
+
+
+@bp.post("/choose")
+def choose() -> Response:
+    digits = request.form.get("Digits", "")
+    digits = digits if len(digits) == 1 else ("?" if digits else "")  # we only ever ask for one key
+    log.info("call %s at %s pressed %s", call_id(), arg("node"), digits or "nothing")
+    return twiml(store().renderer.choose(arg("node"), arg("lang"), count("s"), count("i"), digits))
+
+
+@bp.post("/dial-result")
+def dial_result() -> Response:
+    status = request.form.get("DialCallStatus", "")[:MAX_PARAM]
+    tried = tuple(t[:MAX_PARAM] for t in request.args.getlist("tried")[:10])
+    log.info("call %s transfer to %s: %s", call_id(), arg("to"), status or "no status")
+    return twiml(store().renderer.dial_result(arg("to"), arg("lang"), arg("node"), tried, status))
+
+
+@bp.get("/audio/<path:name>")
+def audio(name: str) -> Response:
+    """Recorded prompts for <Play>; send_from_directory refuses paths outside audio/."""
+    return send_from_directory(store().menu.audio_dir, name, max_age=3600)
+
+
+@bp.get("/healthz")
+def healthz() -> dict[str, object]:
+    return store().status()
+
+
+@bp.errorhandler(Exception)
+def fail_safe(err: Exception) -> Response | HTTPException:
+    """Any bug on a live call: apologise and put the caller through to the national hotline."""
+    if isinstance(err, HTTPException):
+        return err
+    log.error("Unexpected error in %s: %s", request.path, type(err).__name__, exc_info=err)
+    return twiml(apology())
+
+
+def apology() -> str:
+    try:
+        renderer = store().current
+        menu = renderer.menu
+        final = menu.nodes[menu.start].retry.final.target
+        return renderer.transfer(final, menu.language(request.args.get("lang")).code, menu.start, (final,), "error")
+    except Exception:  # noqa: BLE001 - the apology itself must not fail
+        response = VoiceResponse()
+        response.say(
+            "We are sorry, something went wrong. Connecting you to the National Human Trafficking Hotline.",
+            voice="Polly.Joanna",
+            language="en-US",
+        )
+        response.dial(NATIONAL_HOTLINE, timeout=DIAL_TIMEOUT, answer_on_bridge=True)
+        return response.to_xml()

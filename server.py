@@ -1,0 +1,23 @@
+"""Run the line: `python server.py` (development) or `gunicorn server:app` (production).
+
+Refuses to start on an invalid menu, printing every problem with file:line.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+from ivr import MenuInvalid, create_app
+
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+try:
+    app = create_app()
+except MenuInvalid as err:
+    print(f"The menu has errors; the line will not start until they are fixed:\n{err}", file=sys.stderr)
+    sys.exit(1)
+
+if __name__ == "__main__":
+    app.run(host="127.0.0.1", port=int(os.environ.get("PORT", "5000")))
