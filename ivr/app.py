@@ -13,6 +13,7 @@ from twilio.request_validator import RequestValidator
 from .security import install_proxy_fix
 from .store import MenuStore
 from .webhooks import bp as voice_bp
+from .webhooks import public as public_bp
 
 log = logging.getLogger("ivr")
 
@@ -54,6 +55,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         )
     install_proxy_fix(app, app.config["IVR_PROXY_HOPS"])
     app.register_blueprint(voice_bp)
+    app.register_blueprint(public_bp)
     _register_simulator(app)
     _install_sighup(store)
     log.info("Serving menu %s (%d nodes)", store.path, len(store.menu.nodes))

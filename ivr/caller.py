@@ -197,7 +197,11 @@ class Call:
         self._event("dial-outcome", outcome)
         action = dial.element.get("action")
         if action:
-            extra = {"DialCallStatus": outcome, "DialCallSid": "CA" + secrets.token_hex(16), "DialCallDuration": "30" if outcome == "completed" else "0"}
+            extra = {
+                "DialCallStatus": outcome,
+                "DialCallSid": "CA" + secrets.token_hex(16),
+                "DialCallDuration": "30" if outcome == "completed" else "0",
+            }
             self._fetch(urljoin(dial.url, action), extra, dial.element.get("method", "POST"))
         else:
             self._run(dial.rest, dial.url)

@@ -12,7 +12,9 @@ from .errors import MenuInvalid
 from .validate import load_menu
 
 MENU_ARG = click.argument("path", default=DEFAULT_MENU, type=click.Path(dir_okay=False))
-FORMAT_OPT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="json is for editors and CI.")
+FORMAT_OPT = click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="json is for editors and CI."
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -125,10 +125,16 @@ class Renderer:
         self._say(response, " ".join(lines), language)
         for _ in range(2):
             for line in menu.hotlines.values():
-                self._say(response, menu.message("number", language.code, hotline=line.name[language.code], number=spoken_number(line.number)), language)
+                self._say(
+                    response,
+                    menu.message("number", language.code, hotline=line.name[language.code], number=spoken_number(line.number)),
+                    language,
+                )
                 response.pause(length=1)
                 if line.sms:
-                    self._say(response, menu.message("sms", language.code, hotline=line.name[language.code], number=" ".join(line.sms)), language)
+                    self._say(
+                        response, menu.message("sms", language.code, hotline=line.name[language.code], number=" ".join(line.sms)), language
+                    )
                     response.pause(length=1)
         back = node_id if node_id in menu.nodes else menu.start
         response.redirect(url("menu", node=back, lang=language.code), method="POST")

@@ -19,10 +19,9 @@ def install_proxy_fix(app: Flask, hops: int) -> None:
 
 
 def request_url() -> str:
-    """The URL Twilio signed: the configured public base URL plus our path, or the request URL."""
-    base = current_app.config.get("IVR_PUBLIC_URL")
-    if not base:
-        return request.url
+    """The URL Twilio signed: the configured public base URL (or the request's own scheme, host
+    and prefix) plus the path and the query string exactly as sent, percent-escapes and all."""
+    base = current_app.config.get("IVR_PUBLIC_URL") or f"{request.scheme}://{request.host}{request.root_path}"
     query = request.query_string.decode("latin-1")
     return base.rstrip("/") + request.path + (f"?{query}" if query else "")
 

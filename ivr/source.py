@@ -78,7 +78,9 @@ def syntax_problem(file: str, text: str, err: yaml.YAMLError) -> MenuProblem:
     message = f"YAML syntax error: {problem}"
     if context:
         message += f" ({context})"
-    message += ". Check the indentation and that every ':' has a space after it; quote text that contains ': ' or starts with a special character."
+    message += (
+        ". Check the indentation and that every ':' has a space after it; quote text that contains ': ' or starts with a special character."
+    )
     if mark is None:
         return MenuProblem(file, 1, 1, message, code="syntax")
     lines = text.splitlines()
@@ -123,8 +125,7 @@ def _convert(node: yaml.Node, file: str, problems: list[MenuProblem], depth: int
             first = keys[key.text].mark
             problems.append(
                 key_mark.problem(
-                    f"'{key.text}' is written twice in the same block (first at line {first.line}); "
-                    "keep one of them.",
+                    f"'{key.text}' is written twice in the same block (first at line {first.line}); keep one of them.",
                     code="duplicate",
                 )
             )

@@ -89,7 +89,12 @@ SIMPLE_ACTIONS = (m.BACK, m.REPEAT, m.NEXT)
 
 
 def _describe(tag: str, text: str) -> str:
-    return {INT: "a number", FLOAT: "a number", BOOL: f"true/false ({text} means {'true' if text.lower() in ('yes', 'true', 'on', 'y') else 'false'} to YAML)", NULL: "empty"}.get(tag, "a value")
+    return {
+        INT: "a number",
+        FLOAT: "a number",
+        BOOL: f"true/false ({text} means {'true' if text.lower() in ('yes', 'true', 'on', 'y') else 'false'} to YAML)",
+        NULL: "empty",
+    }.get(tag, "a value")
 
 
 class Checker:
@@ -124,7 +129,11 @@ class Checker:
         if len(missing) == 1:
             self.error(block.mark, f"{what} is missing the field '{missing[0]}'; add '{missing[0]}:' to it.", "missing")
         elif missing:
-            self.error(block.mark, f"{what} is missing the fields {', '.join(missing)}; add each of them (docs/menu-format.md has an example).", "missing")
+            self.error(
+                block.mark,
+                f"{what} is missing the fields {', '.join(missing)}; add each of them (docs/menu-format.md has an example).",
+                "missing",
+            )
 
     def text(self, value: Value | None, what: str, *, quote_hint: bool = True) -> str | None:
         """A string; YAML numbers/booleans are refused with the exact quoting to use."""
@@ -136,8 +145,7 @@ class Checker:
             if quote_hint and value.tag != NULL:
                 self.error(
                     value.mark,
-                    f'{what} {value.text} is read by YAML as {_describe(value.tag, value.text)}; '
-                    f'put it in quotes: "{value.text}".',
+                    f'{what} {value.text} is read by YAML as {_describe(value.tag, value.text)}; put it in quotes: "{value.text}".',
                     "unquoted",
                 )
                 return None
@@ -181,7 +189,11 @@ class Checker:
         result: dict[str, str] = {}
         for lang, item in block.entries.items():
             if lang not in self.langs:
-                self.error(block.keys[lang].mark, f"'{lang}' in {what} is not an offered language ({', '.join(self.langs)}); remove it or add it under 'languages'.", "language")
+                self.error(
+                    block.keys[lang].mark,
+                    f"'{lang}' in {what} is not an offered language ({', '.join(self.langs)}); remove it or add it under 'languages'.",
+                    "language",
+                )
                 continue
             text = self.text(item, f"The {lang} text of {what}")
             if text is None:
@@ -192,7 +204,11 @@ class Checker:
                 continue
             most = say_limit(self.voices.get(lang, ""))
             if limit and len(text) > most:
-                self.error(item.mark, f"The {lang} text of {what} has {len(text)} characters; Twilio's <Say> takes at most {most} for this voice. Split it into two sections.", "too-long")
+                self.error(
+                    item.mark,
+                    f"The {lang} text of {what} has {len(text)} characters; Twilio's <Say> takes at most {most} for this voice. Split it into two sections.",
+                    "too-long",
+                )
             result[lang] = text
         if required:
             for lang in self.langs:
@@ -235,7 +251,11 @@ class MenuBuilder:
         languages = self.languages(top.get("languages"))
         default = c.text(top.get("default_language"), "default_language") or (c.langs[0] if c.langs else "en")
         if c.langs and default not in c.langs:
-            c.error(top.get("default_language").mark, f"default_language '{default}' is not under 'languages'.{_close(default, c.langs)}", "reference")  # type: ignore[union-attr]
+            c.error(
+                top.get("default_language").mark,
+                f"default_language '{default}' is not under 'languages'.{_close(default, c.langs)}",
+                "reference",
+            )  # type: ignore[union-attr]
         greeting = c.translations(top.get("greeting"), "greeting")
         hotlines = self.hotlines(top.get("hotlines"))
         messages = self.messages(top.get("messages"))
@@ -245,13 +265,21 @@ class MenuBuilder:
         self.node_ids = list(nodes_block.entries) if nodes_block else []
         start = c.ident(top.get("start"), "start")
         if start is not None and nodes_block is not None and start not in nodes_block.entries:
-            c.error(top.get("start").mark, f"start names the node '{start}', but there is no such node under 'nodes'.{_close(start, self.node_ids)}", "reference")  # type: ignore[union-attr]
+            c.error(
+                top.get("start").mark,
+                f"start names the node '{start}', but there is no such node under 'nodes'.{_close(start, self.node_ids)}",
+                "reference",
+            )  # type: ignore[union-attr]
 
         retry = self.retry(top.get("retry"), None, "retry")
         global_keys, key_marks = self.key_block(top.get("keys"), "keys", allow_disabled=False)
         for lang in languages.values():
             if lang.switch_key in global_keys:
-                c.error(key_marks[lang.switch_key], f"Key {lang.switch_key} switches to {lang.name}; it cannot also be a global key. Pick another key.", "key-twice")
+                c.error(
+                    key_marks[lang.switch_key],
+                    f"Key {lang.switch_key} switches to {lang.name}; it cannot also be a global key. Pick another key.",
+                    "key-twice",
+                )
 
         nodes: dict[str, m.Node] = {}
         if nodes_block is not None:
@@ -291,7 +319,11 @@ class MenuBuilder:
         for code in block.entries:
             key = block.keys[code]
             if not key.is_str:
-                c.error(key.mark, f'The language code {code} is read by YAML as {_describe(key.tag, code)}; put it in quotes: "{code}".', "unquoted")
+                c.error(
+                    key.mark,
+                    f'The language code {code} is read by YAML as {_describe(key.tag, code)}; put it in quotes: "{code}".',
+                    "unquoted",
+                )
                 continue
             if not LANG_CODE.match(code):
                 c.error(key.mark, f"The language code '{code}' must be a short code such as en, es or pt-BR.", "type")
@@ -335,7 +367,11 @@ class MenuBuilder:
             )
         for key, codes in switch_keys.items():
             if len(codes) > 1 and len(c.langs) > 2:
-                c.error(block.mark, f"Languages {', '.join(codes)} share switch_key {key}; with more than two languages each needs its own key.", "key-twice")
+                c.error(
+                    block.mark,
+                    f"Languages {', '.join(codes)} share switch_key {key}; with more than two languages each needs its own key.",
+                    "key-twice",
+                )
         if not c.langs:
             c.error(block.mark, "Offer at least one language under 'languages'.", "missing")
         return langs
@@ -376,20 +412,32 @@ class MenuBuilder:
             return None
         if isinstance(value, Scalar) and value.tag in (INT, FLOAT) and not value.quoted:
             shown = value.text if value.text.startswith("+") else "+" + value.text.lstrip("0")
-            c.error(value.mark, f'{what} {value.text} must be quoted, or YAML turns it into an integer and drops the "+": "{shown}".', "unquoted")
+            c.error(
+                value.mark,
+                f'{what} {value.text} must be quoted, or YAML turns it into an integer and drops the "+": "{shown}".',
+                "unquoted",
+            )
             return None
         number = c.text(value, what)
         if number is None:
             return None
         digits = re.sub(r"\D", "", number)
         if digits in EMERGENCY or (digits.startswith("1") and digits[1:] in EMERGENCY):
-            c.error(value.mark, f"{what} {number} is an emergency number. This line never dials emergency services: tell callers to hang up and dial 911 themselves.", "emergency")
+            c.error(
+                value.mark,
+                f"{what} {number} is an emergency number. This line never dials emergency services: tell callers to hang up and dial 911 themselves.",
+                "emergency",
+            )
             return None
         if not E164.match(number):
             hint = f' Write it as "+{digits}".' if len(digits) >= 8 else ""
             if len(digits) == 10:
                 hint = f' Write it as "+1{digits}".'
-            c.error(value.mark, f"{what} '{number}' is not in E.164 form (a plus sign, the country code and the number, no spaces or dashes).{hint}", "phone")
+            c.error(
+                value.mark,
+                f"{what} '{number}' is not in E.164 form (a plus sign, the country code and the number, no spaces or dashes).{hint}",
+                "phone",
+            )
             return None
         return number
 
@@ -441,7 +489,9 @@ class MenuBuilder:
         if base is None:
             # Default final action: the first hotline listed (the one staff put first for a reason).
             final = final or m.Action(m.TRANSFER, self.hotline_ids[0] if self.hotline_ids else "")
-            return m.Retry(timeout or DEFAULT_RETRY["timeout"], silences or DEFAULT_RETRY["silences"], invalid or DEFAULT_RETRY["invalid"], final)
+            return m.Retry(
+                timeout or DEFAULT_RETRY["timeout"], silences or DEFAULT_RETRY["silences"], invalid or DEFAULT_RETRY["invalid"], final
+            )
         return m.Retry(timeout or base.timeout, silences or base.silence_limit, invalid or base.invalid_limit, final or base.final)
 
     # --- keys and actions ----------------------------------------------------------------
@@ -453,14 +503,23 @@ class MenuBuilder:
             if word in SIMPLE_ACTIONS and word in allow:
                 return m.Action(word)
             if word is not None:
-                c.error(value.mark, f"{what} '{word}' is not an action; use back, repeat, or a block such as 'transfer: national' or 'goto: learn'.{_close(word, list(SIMPLE_ACTIONS))}", "action")
+                c.error(
+                    value.mark,
+                    f"{what} '{word}' is not an action; use back, repeat, or a block such as 'transfer: national' or 'goto: learn'.{_close(word, list(SIMPLE_ACTIONS))}",
+                    "action",
+                )
             return None
         block = c.mapping(value, what)
         if block is None:
             return None
         chosen = [name for name in ("goto", "transfer", "do") if name in block.entries]
         if len(chosen) != 1:
-            c.error(block.mark, f"{what} needs exactly one of 'goto: NODE', 'transfer: HOTLINE' or 'do: back|repeat|next'" + (f"; it has {', '.join(chosen)}." if chosen else "."), "action")
+            c.error(
+                block.mark,
+                f"{what} needs exactly one of 'goto: NODE', 'transfer: HOTLINE' or 'do: back|repeat|next'"
+                + (f"; it has {', '.join(chosen)}." if chosen else "."),
+                "action",
+            )
             return None
         kind = chosen[0]
         raw = block.entries[kind]
@@ -468,7 +527,11 @@ class MenuBuilder:
             word = c.text(raw, f"{what}.do")
             if word not in SIMPLE_ACTIONS or word not in allow:
                 if word is not None:
-                    c.error(raw.mark, f"'do: {word}' is not known here; use one of {', '.join(a for a in SIMPLE_ACTIONS if a in allow)}.{_close(word, list(SIMPLE_ACTIONS))}", "action")
+                    c.error(
+                        raw.mark,
+                        f"'do: {word}' is not known here; use one of {', '.join(a for a in SIMPLE_ACTIONS if a in allow)}.{_close(word, list(SIMPLE_ACTIONS))}",
+                        "action",
+                    )
                 return None
             return m.Action(word)
         if kind not in allow:
@@ -485,11 +548,19 @@ class MenuBuilder:
 
     def refer_node(self, target: str, raw: Value) -> None:
         if target not in self.node_ids:
-            self.c.error(raw.mark, f"There is no node named '{target}'.{_close(target, self.node_ids)} Node names are the keys under 'nodes'.", "reference")
+            self.c.error(
+                raw.mark,
+                f"There is no node named '{target}'.{_close(target, self.node_ids)} Node names are the keys under 'nodes'.",
+                "reference",
+            )
 
     def refer_hotline(self, target: str, raw: Value) -> None:
         if target not in self.hotline_ids:
-            self.c.error(raw.mark, f"There is no hotline named '{target}'.{_close(target, self.hotline_ids)} Hotline names are the keys under 'hotlines'.", "reference")
+            self.c.error(
+                raw.mark,
+                f"There is no hotline named '{target}'.{_close(target, self.hotline_ids)} Hotline names are the keys under 'hotlines'.",
+                "reference",
+            )
 
     def option(self, value: Value, what: str, key: str | None = None) -> m.Option | None:
         """One key binding; `key` is given when it comes from a `keys:` block."""
@@ -518,7 +589,11 @@ class MenuBuilder:
             else:
                 c.error(flag.mark, f"announce in {what} must be true or false.", "type")
         if action is not None and action.kind == m.GOTO and not label and announce:
-            c.error(block.mark, f"{what} goes to '{action.target}' but has no label to announce it; add 'label: {{en: ..., es: ...}}'.", "missing")
+            c.error(
+                block.mark,
+                f"{what} goes to '{action.target}' but has no label to announce it; add 'label: {{en: ..., es: ...}}'.",
+                "missing",
+            )
         if key is None or action is None:
             return None
         return m.Option(key, action, label, announce, m.Location(block.mark.file, block.mark.line, block.mark.column))
@@ -554,17 +629,27 @@ class MenuBuilder:
         c.fields(block, NODE_FIELDS, what)
         kind = c.text(block.get("type"), f"The type of {what}")
         if kind is not None and kind not in (m.MENU, m.CONTENT):
-            c.error(block.get("type").mark, f"The type of {what} must be 'menu' or 'content', not '{kind}'.{_close(kind, [m.MENU, m.CONTENT])}", "type")  # type: ignore[union-attr]
+            c.error(
+                block.get("type").mark,
+                f"The type of {what} must be 'menu' or 'content', not '{kind}'.{_close(kind, [m.MENU, m.CONTENT])}",
+                "type",
+            )  # type: ignore[union-attr]
             return None
         if kind == m.CONTENT:
             if "prompt" in block.entries:
-                c.error(block.keys["prompt"].mark, f"{what} is a content node: put what it says under 'text', not 'prompt'.", "unknown-field")
+                c.error(
+                    block.keys["prompt"].mark, f"{what} is a content node: put what it says under 'text', not 'prompt'.", "unknown-field"
+                )
             text = c.translations(block.get("text"), f"the text of {what}")
             if "text" not in block.entries:
                 c.error(block.mark, f"{what} is a content node and needs 'text:' with what to read aloud.", "missing")
         else:
             if "text" in block.entries:
-                c.error(block.keys["text"].mark, f"{what} is a menu: put what it says under 'prompt', not 'text' (or make it 'type: content').", "unknown-field")
+                c.error(
+                    block.keys["text"].mark,
+                    f"{what} is a menu: put what it says under 'prompt', not 'text' (or make it 'type: content').",
+                    "unknown-field",
+                )
             text = c.translations(block.get("prompt"), f"the prompt of {what}") if "prompt" in block.entries else m.frozen_map({})
         title = c.translations(block.get("title"), f"the title of {what}") if "title" in block.entries else m.frozen_map({})
         declared, present = self.audio(block.get("audio"), what)
@@ -581,7 +666,11 @@ class MenuBuilder:
                     continue
                 if option.key in seen:
                     first = self.mark_of(seen[option.key], item.mark)
-                    c.error(item.mark, f"Key {option.key} is bound twice in {what} (first at line {first.line}); give this option another key.", "key-twice")
+                    c.error(
+                        item.mark,
+                        f"Key {option.key} is bound twice in {what} (first at line {first.line}); give this option another key.",
+                        "key-twice",
+                    )
                     continue
                 if option.action.kind == m.NEXT and "next" not in block.entries:
                     c.error(item.mark, f"option {index} of {what} says 'do: next' but the node has no 'next:'.", "action")
@@ -593,7 +682,11 @@ class MenuBuilder:
             nxt_raw = block.get("next")
             self.pending_refs.append(lambda: self.refer_node(nxt, nxt_raw))
             if NEXT_KEY in seen and seen[NEXT_KEY].action.kind != m.NEXT:
-                c.error(block.keys["next"].mark, f"{what} has 'next:', which uses key {NEXT_KEY}, but key {NEXT_KEY} is already an option; remove one of them.", "key-twice")
+                c.error(
+                    block.keys["next"].mark,
+                    f"{what} has 'next:', which uses key {NEXT_KEY}, but key {NEXT_KEY} is already an option; remove one of them.",
+                    "key-twice",
+                )
             elif NEXT_KEY not in seen:
                 opt = m.Option(NEXT_KEY, m.Action(m.NEXT), m.frozen_map({}), True, None)
                 options.insert(0, opt)
@@ -617,10 +710,18 @@ class MenuBuilder:
                 keys[key] = option
         for lang in languages.values():
             if lang.switch_key in seen and len(languages) > 1:
-                c.error(self.mark_of(seen[lang.switch_key], block.mark), f"Key {lang.switch_key} in {what} is the key that switches to {lang.name}; use another key for this option.", "key-twice")  # type: ignore[arg-type]
+                c.error(
+                    self.mark_of(seen[lang.switch_key], block.mark),
+                    f"Key {lang.switch_key} in {what} is the key that switches to {lang.name}; use another key for this option.",
+                    "key-twice",
+                )  # type: ignore[arg-type]
         zero = keys.get("0")
         if "0" in global_keys and (zero is None or zero.action.kind != m.TRANSFER):
-            c.error(block.mark, f"Key 0 must reach a person (a hotline transfer) on every node, but in {what} it does not. Bind 0 to 'transfer: ...'.", "safety")
+            c.error(
+                block.mark,
+                f"Key 0 must reach a person (a hotline transfer) on every node, but in {what} it does not. Bind 0 to 'transfer: ...'.",
+                "safety",
+            )
         node_retry = self.retry(block.get("retry"), retry, f"retry of {what}")
         return m.Node(
             id=node_id,
@@ -657,7 +758,11 @@ class MenuBuilder:
             if name is None:
                 continue
             if not AUDIO_NAME.match(name) or ".." in name.split("/"):
-                c.error(raw.mark, f"The audio file '{name}' of {what} must be a .wav or .mp3 file name inside audio/, like 'welcome-en.mp3'.", "audio")
+                c.error(
+                    raw.mark,
+                    f"The audio file '{name}' of {what} must be a .wav or .mp3 file name inside audio/, like 'welcome-en.mp3'.",
+                    "audio",
+                )
                 continue
             declared[lang] = name
             if (self.audio_root / name).is_file():
@@ -706,7 +811,9 @@ def load_menu_text(raw: bytes, name: str, base_dir: Path) -> m.Menu:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
         line = raw[: err.start].count(b"\n") + 1
-        raise MenuInvalid([MenuProblem(name, line, 1, "This line is not valid UTF-8 text; save the file as UTF-8.", code="encoding")]) from None
+        raise MenuInvalid(
+            [MenuProblem(name, line, 1, "This line is not valid UTF-8 text; save the file as UTF-8.", code="encoding")]
+        ) from None
     root, problems = parse(text, name)
     if root is None:
         raise MenuInvalid(problems)

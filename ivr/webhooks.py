@@ -20,6 +20,8 @@ from .store import MenuStore
 log = logging.getLogger("ivr.call")
 bp = Blueprint("voice", __name__)
 bp.before_request(check_signature)
+# Recordings and the health check carry nothing secret, and media fetches are not webhooks.
+public = Blueprint("public", __name__)
 
 # Last resort when even the menu cannot be read: the National Human Trafficking Hotline.
 NATIONAL_HOTLINE = "+18883737888"
@@ -80,13 +82,13 @@ def dial_result() -> Response:
     return twiml(store().renderer.dial_result(arg("to"), arg("lang"), arg("node"), tried, status))
 
 
-@bp.get("/audio/<path:name>")
+@public.get("/audio/<path:name>")
 def audio(name: str) -> Response:
     """Recorded prompts for <Play>; send_from_directory refuses paths outside audio/."""
     return send_from_directory(store().menu.audio_dir, name, max_age=3600)
 
 
-@bp.get("/healthz")
+@public.get("/healthz")
 def healthz() -> dict[str, object]:
     return store().status()
 

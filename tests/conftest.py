@@ -1,0 +1,48 @@
+"""Shared fixtures: the app as Twilio sees it, and simulated callers that sign like Twilio."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ivr import create_app
+from ivr.caller import AppTransport, Call
+
+ROOT = Path(__file__).resolve().parent.parent
+MAIN_MENU = ROOT / "menus" / "main.yaml"
+TOKEN = "test-auth-token-0123456789abcdef"
+CALLER_NUMBER = "+17205551234"
+
+
+@pytest.fixture
+def app():
+    """Production mode: signatures checked."""
+    return create_app({"IVR_MENU": str(MAIN_MENU), "TWILIO_AUTH_TOKEN": TOKEN})
+
+
+@pytest.fixture
+def dial(app):
+    """Start a signed simulated call on the app: `dial()` or `dial(app=other)`."""
+
+    def start(target=None, **kwargs) -> Call:
+        kwargs.setdefault("auth_token", TOKEN)
+        kwargs.setdefault("caller_number", CALLER_NUMBER)
+        return Call(AppTransport(target or app), **kwargs).start()
+
+    return start
+
+
+@pytest.fixture
+def menu_dir(tmp_path):
+    """A writable copy of the project layout (menus/ and audio/) to edit in a test."""
+    (tmp_path / "menus").mkdir()
+    (tmp_path / "audio").mkdir()
+    shutil.copy(MAIN_MENU, tmp_path / "menus" / "main.yaml")
+    return tmp_path
+
+
+def says(call: Call, since: int = 0):
+    """The <Say> events heard since an index."""
+    return [e for e in call.events[since:] if e.kind == "say"]

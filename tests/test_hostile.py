@@ -1,0 +1,144 @@
+"""Bad input on the phone line: always valid TwiML that keeps the caller in a menu or transfers them."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from urllib.parse import quote
+
+import pytest
+from twilio.request_validator import RequestValidator
+
+from ivr import create_app
+
+from .conftest import MAIN_MENU, TOKEN
+
+FORM = {"CallSid": "CA" + "2" * 32, "From": "+17205551234", "To": "+17205550123"}
+
+
+def signed_post(app, path: str, form: dict[str, str]):
+    signature = RequestValidator(TOKEN).compute_signature("http://localhost" + path, form)
+    return app.test_client().post(path, data=form, headers={"X-Twilio-Signature": signature})
+
+
+def twiml_of(response) -> ET.Element:
+    assert response.status_code == 200, response.status_code
+    assert response.content_type.startswith("text/xml")
+    root = ET.fromstring(response.data)
+    assert root.tag == "Response"
+    return root
+
+
+def keeps_caller(root: ET.Element) -> None:
+    """A caller-facing answer either gathers a key (with a fallback) or dials a hotline."""
+    tags = [child.tag for child in root]
+    assert "Gather" in tags or "Dial" in tags, tags
+    if "Gather" in tags:
+        assert tags[-1] == "Redirect"
+
+
+@pytest.mark.parametrize(
+    "digits",
+    ["", "a", "abc", "12", "5" * 5000, "é", "٣", "\u202e1", "1\n2", "*#", "<Say>", "&amp;", " "],
+    ids=lambda d: repr(d[:10]),
+)
+def test_any_digits_value(app, digits):
+    root = twiml_of(signed_post(app, "/choose?node=learn&lang=en&s=0&i=0", {**FORM, "Digits": digits}))
+    keeps_caller(root)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "node=nope&lang=en",
+        "node=&lang=",
+        "",
+        "node=learn&lang=xx",
+        "node=learn&lang=en&s=abc&i=-4",
+        "node=learn&lang=en&s=99999999999999&i=99999",
+        "node=" + quote("../../etc/passwd") + "&lang=en",
+        "node=" + "x" * 5000,
+        "node=" + quote("\u00e9\u202e") + "&lang=" + quote("<b>"),
+        "node=learn&node=welcome&lang=en&lang=es",
+    ],
+)
+@pytest.mark.parametrize("route", ["/menu", "/choose", "/dial-result"])
+def test_tampered_query_strings(app, route, query):
+    path = f"{route}?{query}" if query else route
+    root = twiml_of(signed_post(app, path, {**FORM, "Digits": "1", "DialCallStatus": "busy"}))
+    tags = [child.tag for child in root]
+    assert tags, "empty response"
+    assert set(tags) <= {"Say", "Gather", "Redirect", "Dial", "Pause", "Hangup"}
+
+
+def test_unknown_node_sends_caller_to_start_with_an_apology(app):
+    root = twiml_of(signed_post(app, "/choose?node=removed_node&lang=es&s=0&i=0", {**FORM, "Digits": "1"}))
+    gather = root.find("Gather")
+    texts = [say.text for say in gather.iter("Say")]
+    assert texts[0].startswith("Disculpe, este menú ha cambiado")
+    assert "node=welcome" in gather.get("action")
+
+
+def test_unknown_dial_status_tries_the_other_hotline(app):
+    root = twiml_of(signed_post(app, "/dial-result?to=national&lang=en&node=welcome&tried=national", {**FORM, "DialCallStatus": "weird"}))
+    assert root.find("Dial").text == "+18664555075"
+
+
+def test_oversized_body_is_413(app):
+    response = signed_post(app, "/voice", {**FORM, "Junk": "x" * 100_000})
+    assert response.status_code == 413
+
+
+def test_fail_safe_apologises_and_transfers(app, monkeypatch, caplog):
+    from ivr.render import Renderer
+
+    def broken(self, *args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(Renderer, "choose", broken)
+    root = twiml_of(signed_post(app, "/choose?node=learn&lang=es&s=0&i=0", {**FORM, "Digits": "1"}))
+    assert root.find("Say").text.startswith("Lo sentimos, algo salió mal")
+    assert root.find("Dial").text == "+18883737888"
+    assert "RuntimeError" in caplog.text
+
+
+def test_fail_safe_even_without_a_menu(app, monkeypatch):
+    app.extensions["ivr_store"] = None  # the worst case: no menu at all
+    root = twiml_of(signed_post(app, "/voice", FORM))
+    assert root.find("Dial").text == "+18883737888"
+    assert "something went wrong" in root.find("Say").text
+
+
+def test_unknown_routes_and_methods_are_clean_4xx(app):
+    client = app.test_client()
+    assert client.get("/nope").status_code == 404
+    assert client.get("/choose").status_code == 405
+
+
+def test_audio_played_when_present_and_spoken_otherwise(menu_dir):
+    menu = menu_dir / "menus" / "main.yaml"
+    text = menu.read_text()
+    text = text.replace(
+        "  learn:\n    type: menu\n",
+        "  learn:\n    type: menu\n    audio:\n      en: learn-en.mp3\n      es: learn-es.mp3\n",
+    )
+    menu.write_text(text)
+    (menu_dir / "audio" / "learn-en.mp3").write_bytes(b"ID3fake-mp3")
+    app = create_app({"IVR_MENU": str(menu), "TWILIO_AUTH_TOKEN": ""})
+    client = app.test_client()
+    en = ET.fromstring(client.post("/menu?node=learn&lang=en").data)
+    es = ET.fromstring(client.post("/menu?node=learn&lang=es").data)
+    assert en.find("Gather/Play").text == "audio/learn-en.mp3"
+    assert "Choose a topic" not in " ".join(s.text for s in en.iter("Say"))
+    assert es.find("Gather/Play") is None  # the Spanish file is missing: spoken instead
+    assert "Elija un tema" in " ".join(s.text for s in es.iter("Say"))
+    assert client.get("/audio/learn-en.mp3").data == b"ID3fake-mp3"
+    assert client.get("/audio/../menus/main.yaml").status_code == 404
+    assert client.get("/audio/%2e%2e/menus/main.yaml").status_code == 404
+
+
+def test_menu_file_path_from_env(monkeypatch):
+    monkeypatch.setenv("IVR_MENU", str(MAIN_MENU))
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", TOKEN)
+    app = create_app()
+    assert app.extensions["ivr_store"].path == MAIN_MENU
+    assert app.test_client().post("/voice", data=FORM).status_code == 403
