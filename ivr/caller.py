@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import parse_qs, urljoin, urlsplit
@@ -159,7 +159,8 @@ class Call:
         self.ended = False
         self.node = ""
         self.dialled: list[str] = []
-        self.visits: list[tuple[str, str]] = []  # (node, key) pairs pressed; key "" for arriving
+        self.visits: list[tuple[str, str]] = []  # (node, key) pairs the caller pressed
+        self.nodes_seen: list[str] = []  # every node whose menu the caller heard, in order
 
     # --- the caller's actions -----------------------------------------------------------
     def start(self, path: str = "voice") -> Call:
@@ -285,13 +286,15 @@ class Call:
             if tag in FORBIDDEN:
                 raise CallError("unsafe-verb", f"<{tag}> {FORBIDDEN[tag]}; this line must never do that")
             if tag in ("Say", "Play", "Pause"):
-                self._speak(verb)
+                self._speak(verb, url)
             elif tag == "Gather":
                 for child in verb:
                     if child.tag not in NESTABLE_IN_GATHER:
                         raise CallError("invalid-twiml", f"<{child.tag}> cannot be nested in <Gather>")
-                    self._speak(child)
+                    self._speak(child, url)
                 self.node = node_of(urljoin(url, verb.get("action") or url)) or self.node
+                if self.node:
+                    self.nodes_seen.append(self.node)
                 self._event("gather", verb.get("action", ""))
                 self.pending = Pending("gather", verb, url, verbs)
                 return
@@ -316,14 +319,14 @@ class Call:
         self._event("hangup", "end of TwiML")
         self.ended = True
 
-    def _speak(self, verb: ET.Element) -> None:
+    def _speak(self, verb: ET.Element, url: str) -> None:
         if verb.tag == "Say":
             text = "".join(verb.itertext()).strip()
             if not text:
                 raise CallError("invalid-twiml", "empty <Say> (13520)")
             self._event("say", text, verb.get("language", ""), verb.get("voice", ""))
         elif verb.tag == "Play":
-            self._event("play", (verb.text or "").strip())
+            self._event("play", urljoin(url, (verb.text or "").strip()))
         else:
             self._event("pause", verb.get("length", "1"))
 
@@ -334,7 +337,8 @@ class Call:
             self.on_event(event)
 
 
-def calls(transport: Transport, **kwargs) -> Iterator[Call]:  # noqa: ANN003
-    """Endless fresh calls on one transport (for load)."""
-    while True:
-        yield Call(transport, **kwargs)
+def in_process(menu_path: str, auth_token: str | None = None) -> AppTransport:
+    """A transport to a fresh app serving `menu_path`, without a network."""
+    from .app import create_app
+
+    return AppTransport(create_app({"IVR_MENU": menu_path, "TWILIO_AUTH_TOKEN": auth_token or ""}))

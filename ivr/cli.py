@@ -49,3 +49,151 @@ def validate(path: str, fmt: str) -> None:
         click.echo(json.dumps({"valid": True, "problems": [], "summary": summary, "sha256": menu.digest}, indent=2))
     else:
         click.echo(summary)
+
+
+# --- operators: simulated calls ---------------------------------------------------------
+URL_OPT = click.option(
+    "--url", default=None, help="A running server (e.g. http://127.0.0.1:5000). Default: the app in-process, no network."
+)
+MENU_OPT = click.option(
+    "--menu",
+    "menu_path",
+    default=DEFAULT_MENU,
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="Menu file (in-process target; also names hotlines for scripts).",
+)
+TOKEN_OPT = click.option(
+    "--token", envvar="TWILIO_AUTH_TOKEN", default=None, help="Sign requests like Twilio (default: $TWILIO_AUTH_TOKEN)."
+)
+
+
+def _transport(url: str | None, menu_path: str, token: str | None):
+    from .caller import HttpTransport, in_process
+
+    if url:
+        return HttpTransport(url), token
+    token = token or "simulator-" + __import__("secrets").token_hex(8)  # in-process calls are always signed
+    return in_process(menu_path, token), token
+
+
+def _load_or_exit(path: str):
+    try:
+        return load_menu(path)
+    except MenuInvalid as err:
+        click.echo(str(err), err=True)
+        sys.exit(1)
+
+
+@main.command()
+@URL_OPT
+@MENU_OPT
+@TOKEN_OPT
+@click.option("--lang", default=None, help="Start the call in this language (e.g. es).")
+@click.option(
+    "--transcript", "transcript_path", type=click.Path(dir_okay=False, writable=True), help="Write the call's transcript here at the end."
+)
+def call(url: str | None, menu_path: str, token: str | None, lang: str | None, transcript_path: str | None) -> None:
+    """Call the line from the terminal: hear each prompt, type keys.
+
+    Type ? during the call for the commands (silence, dial outcomes, hang up).
+    """
+    from .caller import Call, CallError
+    from .terminal import interactive_call
+
+    _load_or_exit(menu_path) if not url else None
+    transport, token = _transport(url, menu_path, token)
+    phone = Call(transport, auth_token=token)
+    try:
+        interactive_call(phone, lang)
+    except CallError as err:
+        click.secho(f"The line failed: {err}", fg="red", err=True)
+    if transcript_path:
+        with open(transcript_path, "w", encoding="utf-8") as out:
+            out.write(phone.transcript() + "\n")
+        click.echo(f"Transcript written to {transcript_path}")
+
+
+@main.command("test-calls")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+@URL_OPT
+@MENU_OPT
+@TOKEN_OPT
+@click.option("--min-node-coverage", type=float, default=0.0, help="Fail unless at least this % of nodes were visited.")
+def test_calls(files: tuple[str, ...], url: str | None, menu_path: str, token: str | None, min_node_coverage: float) -> None:
+    """Run scripted calls (default: calls/*.yaml), print pass/fail and menu coverage.
+
+    A failing call shows its transcript up to the failed step. Exits 1 if any call fails.
+    """
+    import glob
+
+    from .scripts import Coverage, ScriptError, format_failure, load_script, run_script
+
+    paths = list(files) or sorted(glob.glob("calls/*.yaml"))
+    if not paths:
+        click.echo("No call scripts given and none in calls/.", err=True)
+        sys.exit(1)
+    menu = _load_or_exit(menu_path)
+    transport, token = _transport(url, menu_path, token)
+    coverage = Coverage()
+    failed = 0
+    for path in paths:
+        try:
+            script = load_script(path)
+        except ScriptError as err:
+            click.secho(f"ERROR {err}", fg="red")
+            failed += 1
+            continue
+        result = run_script(script, transport, menu, token)
+        if result.call is not None:
+            coverage.add(result.call)
+        if result.passed:
+            click.secho("PASS ", fg="green", nl=False)
+            click.echo(f"{script.name} ({path})")
+        else:
+            failed += 1
+            click.secho(format_failure(result), fg="red")
+    text, node_pct, _ = coverage.report(menu)
+    click.echo(f"\n{len(paths) - failed} passed, {failed} failed\n{text}")
+    if failed or node_pct < min_node_coverage:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--url", required=True, help="The running server to load, e.g. http://127.0.0.1:5000")
+@click.option("--calls", "n_calls", type=int, default=200, show_default=True, help="How many whole calls to place.")
+@click.option("--concurrency", type=int, default=20, show_default=True, help="Calls in progress at once.")
+@click.option(
+    "--scripts",
+    "script_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Scripted calls to replay (repeatable); default: random callers.",
+)
+@MENU_OPT
+@TOKEN_OPT
+@click.option("--allow-remote", is_flag=True, help="Allow a target that is not a loopback address.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Seed for the random callers.")
+def load(
+    url: str,
+    n_calls: int,
+    concurrency: int,
+    script_files: tuple[str, ...],
+    menu_path: str,
+    token: str | None,
+    allow_remote: bool,
+    seed: int,
+) -> None:
+    """Place many concurrent simulated calls against a running server and report speed and errors."""
+    from .load import http_transport_factory, is_loopback, run_load
+    from .scripts import load_script
+
+    if not allow_remote and not is_loopback(url):
+        click.echo(f"Refusing to load {url}: not a loopback address. Pass --allow-remote if you really mean it.", err=True)
+        sys.exit(2)
+    scripts = [load_script(p) for p in script_files]
+    menu = _load_or_exit(menu_path) if scripts else None
+    report = run_load(http_transport_factory(url), n_calls, max(1, concurrency), scripts=scripts, menu=menu, auth_token=token, seed=seed)
+    click.echo(report.summary())
+    if report.errors:
+        sys.exit(1)

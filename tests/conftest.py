@@ -46,3 +46,23 @@ def menu_dir(tmp_path):
 def says(call: Call, since: int = 0):
     """The <Say> events heard since an index."""
     return [e for e in call.events[since:] if e.kind == "say"]
+
+
+@pytest.fixture
+def live_server():
+    """Serve an app on a loopback port in a thread: `url = live_server(app)`."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    servers = []
+
+    def serve(target) -> str:
+        server = make_server("127.0.0.1", 0, target, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}"
+
+    yield serve
+    for server in servers:
+        server.shutdown()

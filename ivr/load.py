@@ -1,0 +1,163 @@
+"""Load mode: many whole simulated calls, concurrently, against a running server.
+
+Each worker thread places calls one after another, scripted (round-robin over the
+given scripts) or random (random keys, silences and dial outcomes, a bounded number
+of steps). It reports calls per second, webhook latency percentiles and errors by
+kind. Only loopback targets are allowed unless the operator says otherwise.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+import socket
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from .caller import DIAL_OUTCOMES, Call, CallError, HttpTransport, Transport
+from .model import Menu
+from .scripts import Script, run_script
+
+KEYS = "0123456789*#"
+
+
+def is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except socket.gaierror:
+        return False
+    return bool(addresses) and all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses)
+
+
+@dataclass
+class LoadReport:
+    calls: int = 0
+    requests: int = 0
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    errors: Counter = field(default_factory=Counter)
+
+    @property
+    def calls_per_second(self) -> float:
+        return self.calls / self.seconds if self.seconds else 0.0
+
+    @property
+    def requests_per_second(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def percentile(self, p: float) -> float:
+        if not self.latencies:
+            return 0.0
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(round(p / 100.0 * (len(ordered) - 1))))]
+
+    def summary(self) -> str:
+        lines = [
+            f"calls: {self.calls} in {self.seconds:.2f}s = {self.calls_per_second:.1f} calls/s",
+            f"webhook requests: {self.requests} = {self.requests_per_second:.0f} req/s",
+            "webhook latency: p50 {:.1f} ms, p95 {:.1f} ms, p99 {:.1f} ms, max {:.1f} ms".format(
+                *(1000 * x for x in (self.percentile(50), self.percentile(95), self.percentile(99), max(self.latencies, default=0)))
+            ),
+        ]
+        if self.errors:
+            lines.append("errors: " + ", ".join(f"{kind} x{n}" for kind, n in self.errors.most_common()))
+        else:
+            lines.append("errors: none")
+        return "\n".join(lines)
+
+
+def random_call(call: Call, rng: random.Random, max_steps: int = 12) -> None:
+    """A caller who presses random keys, falls silent now and then, and gets random dial outcomes."""
+    call.start()
+    for _ in range(max_steps):
+        if call.waiting_for == "gather":
+            if rng.random() < 0.15:
+                call.silence()
+            else:
+                call.press(rng.choice(KEYS))
+        elif call.waiting_for == "dial":
+            call.dial_outcome(rng.choice(DIAL_OUTCOMES))
+        else:
+            return
+    if call.waiting_for != "ended":
+        call.hangup()
+
+
+def run_load(
+    make_transport,  # noqa: ANN001 - () -> Transport, one per worker (connections are not shared)
+    calls: int,
+    concurrency: int,
+    *,
+    scripts: list[Script] | None = None,
+    menu: Menu | None = None,
+    auth_token: str | None = None,
+    seed: int = 1,
+    progress: bool = True,
+) -> LoadReport:
+    report = LoadReport()
+    lock = threading.Lock()
+    counter = iter(range(calls))
+    done = [0]
+
+    def take() -> int | None:
+        with lock:
+            return next(counter, None)
+
+    def worker(index: int) -> None:
+        transport: Transport = make_transport()
+        rng = random.Random(seed * 1000 + index)
+        while (n := take()) is not None:
+            latencies: list[float] = []
+            error = None
+            call = Call(transport, auth_token=auth_token)
+            try:
+                if scripts:
+                    result = run_script(scripts[n % len(scripts)], transport, menu, auth_token)  # type: ignore[arg-type]
+                    call = result.call or call
+                    if result.failure:
+                        error = result.error_kind or "script-failed"
+                else:
+                    random_call(call, rng)
+            except CallError as err:
+                error = err.kind
+            except Exception as err:  # noqa: BLE001 - connection errors and the like, counted by kind
+                error = type(err).__name__
+            latencies = call.latencies
+            with lock:
+                report.calls += 1
+                report.requests += len(latencies)
+                report.latencies.extend(latencies)
+                if error:
+                    report.errors[error] += 1
+                done[0] += 1
+
+    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(concurrency)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    while any(t.is_alive() for t in threads):
+        if progress:
+            _progress(done[0], calls, time.perf_counter() - started)
+        time.sleep(0.1)
+    report.seconds = time.perf_counter() - started
+    if progress:
+        _progress(calls, calls, report.seconds)
+        sys.stderr.write("\n")
+    return report
+
+
+def _progress(done: int, total: int, elapsed: float) -> None:
+    width = 30
+    filled = int(width * done / max(total, 1))
+    rate = done / elapsed if elapsed else 0.0
+    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} calls  {rate:.0f} calls/s")
+    sys.stderr.flush()
+
+
+def http_transport_factory(url: str):  # noqa: ANN201
+    return lambda: HttpTransport(url)

@@ -1,0 +1,64 @@
+"""The interactive terminal phone: `python -m ivr call`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import click
+
+from .caller import DIAL_OUTCOMES, Call, CallError, Event
+
+HELP = (
+    "Type a key (0-9, *, #) and Enter to press it; several keys are pressed one by one.\n"
+    "  s / silence      let the menu time out      busy / no-answer / failed / completed  dial outcome\n"
+    "  h / hangup / q   hang up                    ? / help  this text"
+)
+
+
+def show(event: Event) -> None:
+    if event.kind == "say":
+        click.secho(f"  [{event.language or 'en-US'}] ", fg="cyan", nl=False)
+        click.echo(event.text)
+    elif event.kind == "play":
+        click.secho(f"  [recording] {event.text}", fg="magenta")
+    elif event.kind == "dial":
+        click.secho(f"  [transfer] the line is dialling {event.text}", fg="yellow", bold=True)
+    elif event.kind == "hangup":
+        click.secho(f"  [call ended: {event.text}]", fg="red")
+
+
+def interactive_call(call: Call, lang: str | None = None, read: Callable[[str], str] = input) -> None:
+    """Run one call, reading the caller's actions from `read` (the keyboard, or a test)."""
+    click.echo(HELP)
+    call.on_event = show
+    call.start(f"voice?lang={lang}" if lang else "voice")
+    while call.waiting_for != "ended":
+        where = f"{call.node} " if call.node else ""
+        prompt = f"{where}dial outcome> " if call.waiting_for == "dial" else f"{where}key> "
+        try:
+            command = read(prompt).strip().lower()
+        except (EOFError, KeyboardInterrupt):
+            call.hangup()
+            break
+        try:
+            if command in ("?", "help"):
+                click.echo(HELP)
+            elif command in ("h", "hangup", "q", "quit"):
+                call.hangup()
+            elif call.waiting_for == "dial":
+                outcome = {"c": "completed", "b": "busy", "n": "no-answer", "f": "failed"}.get(command, command)
+                if outcome in DIAL_OUTCOMES:
+                    call.dial_outcome(outcome)
+                else:
+                    click.echo(f"The line is dialling; answer with one of {', '.join(DIAL_OUTCOMES)} (or h to hang up).")
+            elif command in ("s", "silence", ""):
+                call.silence()
+            elif all(ch in "0123456789*#" for ch in command):
+                for key in command:
+                    if call.waiting_for == "gather":
+                        call.press(key)
+            else:
+                click.echo("Not a key or a command; type ? for help.")
+        except CallError as err:
+            click.secho(f"  [error] {err}", fg="red", bold=True)
+            break

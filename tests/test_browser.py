@@ -1,0 +1,97 @@
+"""The browser phone in a real browser: Playwright driving Debian's Chromium."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from ivr import create_app
+
+from .conftest import MAIN_MENU
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--headless=new",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    app = create_app({"IVR_MENU": str(MAIN_MENU), "TWILIO_AUTH_TOKEN": ""})
+    url = live_server(app)
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(url + "/simulator")
+    yield page
+    context.close()
+
+
+def key(page, k):
+    page.locator(f'#keypad button[data-key="{k}"]').click()
+
+
+def test_call_press_keys_and_reach_the_national_hotline(page):
+    page.click("#call")
+    transcript = page.locator("#transcript")
+    expect(transcript).to_contain_text("If you are in immediate danger, hang up and call 9 1 1")
+    expect(page.locator("#where")).to_have_text("welcome")
+    key(page, "3")
+    expect(page.locator("#where")).to_have_text("learn")
+    expect(transcript).to_contain_text("You pressed 3")
+    expect(transcript).to_contain_text("Choose a topic.")
+    key(page, "1")
+    expect(transcript).to_contain_text("What is human trafficking?")
+    page.click("#silence")
+    expect(transcript).to_contain_text("Sorry, I did not hear a choice.")
+    key(page, "0")
+    expect(transcript).to_contain_text("the line is dialling +18883737888")
+    expect(page.locator("#status")).to_contain_text("Dialling +18883737888")
+    expect(page.locator('#keypad button[data-key="1"]')).to_be_disabled()
+    page.click('#outcomes button[data-outcome="busy"]')
+    expect(transcript).to_contain_text("the line is dialling +18664555075")
+    page.click('#outcomes button[data-outcome="completed"]')
+    expect(transcript).to_contain_text("Thank you for calling.")
+    expect(page.locator("#status")).to_have_text("Call ended.")
+
+
+def test_switch_to_spanish_and_reach_the_colorado_hotline(page):
+    page.click("#call")
+    transcript = page.locator("#transcript")
+    expect(transcript).to_contain_text("Para español, oprima 9.")
+    key(page, "9")
+    expect(transcript).to_contain_text("[es-US]Si está en peligro inmediato")
+    key(page, "2")
+    expect(transcript).to_contain_text("Le estamos comunicando con la línea de la Red de Colorado")
+    expect(transcript).to_contain_text("the line is dialling +18664555075")
+    page.click("#hangup")
+    expect(page.locator("#status")).to_have_text("Call ended.")
+
+
+def test_keyboard_keys_and_speech_language(page):
+    # Record what the page asks the browser to speak, in which language.
+    page.evaluate("""() => { window.spoken = []; window.speechSynthesis.speak = (u) => window.spoken.push([u.lang, u.text]); }""")
+    page.click("#call-es")
+    expect(page.locator("#transcript")).to_contain_text("Si está en peligro inmediato")
+    page.keyboard.press("3")
+    expect(page.locator("#where")).to_have_text("learn")
+    spoken = page.evaluate("window.spoken")
+    assert ["es-US", "Si está en peligro inmediato, cuelgue y llame al 9 1 1."] in spoken
+    assert ["en-US", "For English, press 9."] in spoken
+    assert any(lang == "es-US" and text.startswith("Elija un tema") for lang, text in spoken)

@@ -1,0 +1,158 @@
+"""Operator tools: scripted calls with coverage, the terminal phone, load mode."""
+
+from __future__ import annotations
+
+import glob
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from ivr import load_menu
+from ivr.caller import Call, HttpTransport, in_process
+from ivr.cli import main
+from ivr.load import is_loopback, run_load
+from ivr.scripts import Coverage, ScriptError, format_failure, load_script, run_script
+from ivr.terminal import interactive_call
+
+from .conftest import MAIN_MENU, ROOT, TOKEN
+
+SCRIPTS = sorted(glob.glob(str(ROOT / "calls" / "*.yaml")))
+MENU = load_menu(MAIN_MENU)
+
+
+@pytest.fixture(scope="module")
+def transport():
+    return in_process(str(MAIN_MENU), TOKEN)
+
+
+@pytest.mark.parametrize("path", SCRIPTS, ids=lambda p: p.rsplit("/", 1)[-1])
+def test_shipped_call_scripts_pass(path, transport):
+    result = run_script(load_script(path), transport, MENU, TOKEN)
+    assert result.passed, format_failure(result)
+
+
+def test_shipped_scripts_cover_every_node_and_every_hotline_in_both_languages(transport):
+    coverage = Coverage()
+    dialled_by_language: dict[str, set[str]] = {"en-US": set(), "es-US": set()}
+    for path in SCRIPTS:
+        result = run_script(load_script(path), transport, MENU, TOKEN)
+        coverage.add(result.call)
+        for i, event in enumerate(result.call.events):
+            if event.kind == "dial":
+                spoken = [e.language for e in result.call.events[:i] if e.kind == "say"][-1]
+                dialled_by_language[spoken].add(event.text)
+    text, node_pct, binding_pct = coverage.report(MENU)
+    assert node_pct == 100, text
+    numbers = {h.number for h in MENU.hotlines.values()}
+    assert dialled_by_language == {"en-US": numbers, "es-US": numbers}
+
+
+def test_cli_test_calls_prints_pass_fail_and_coverage():
+    result = subprocess.run(
+        [sys.executable, "-m", "ivr", "test-calls", "--min-node-coverage", "100"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{len(SCRIPTS)} passed, 0 failed" in result.stdout
+    assert "nodes: 11/11 (100%)" in result.stdout
+    assert "key bindings:" in result.stdout
+
+
+def test_failing_script_shows_transcript_up_to_the_failed_step(tmp_path):
+    script = tmp_path / "bad.yaml"
+    script.write_text(
+        'name: wrong expectation\nsteps:\n  - press: "3"\n  - expect: Choose a topic\n  - press: "1"\n  - expect: something never said\n  - press: "1"\n'
+    )
+    runner = CliRunner()
+    result = runner.invoke(main, ["test-calls", str(script), "--menu", str(MAIN_MENU)])
+    assert result.exit_code == 1
+    out = result.output
+    assert f"FAIL wrong expectation ({script}:6)" in out
+    assert "expected to hear 'something never said'" in out
+    assert "What is human trafficking?" in out  # heard before the failure
+    assert "Where does human trafficking happen?" not in out  # after it: not run
+    assert "0 passed, 1 failed" in out
+
+
+def test_script_errors_name_the_line(tmp_path):
+    script = tmp_path / "typo.yaml"
+    script.write_text("name: typo\nsteps:\n  - press: 3\n")
+    with pytest.raises(ScriptError, match=r"typo.yaml:3: quote the keys"):
+        load_script(script)
+    script.write_text("name: typo\nsteps:\n  - expect: {contains: Sorry, I did not, language: en-US}\n")
+    with pytest.raises(ScriptError, match=r"typo.yaml:3: .*quote text that has commas"):
+        load_script(script)
+    script.write_text("name: typo\nsteps:\n  - prss: '1'\n")
+    with pytest.raises(ScriptError, match=r"typo.yaml:3: unknown step 'prss'"):
+        load_script(script)
+
+
+def test_expect_transfer_failure_message(transport):
+    path = ROOT / "calls" / "en-national-hotline.yaml"
+    script = load_script(path)
+    script.steps[3].value = "2"  # press 2 instead: the Colorado hotline
+    result = run_script(script, transport, MENU, TOKEN)
+    assert not result.passed
+    assert "expected to hear 'Connecting you to the National" in result.failure
+
+
+def test_interactive_terminal_call(capsys, transport):
+    keys = iter(["3", "1", "s", "0", "busy", "completed"])
+    call = Call(transport, auth_token=TOKEN)
+    interactive_call(call, read=lambda prompt: next(keys))
+    out = capsys.readouterr().out
+    assert "[en-US] If you are in immediate danger" in out
+    assert "[en-US] What is human trafficking?" in out
+    assert "Sorry, I did not hear a choice." in out
+    assert "[transfer] the line is dialling +18883737888" in out
+    assert "[transfer] the line is dialling +18664555075" in out
+    assert "call ended" in out
+    assert call.waiting_for == "ended"
+
+
+def test_cli_call_in_spanish_writes_a_transcript(tmp_path):
+    transcript = tmp_path / "call.txt"
+    result = CliRunner().invoke(
+        main, ["call", "--lang", "es", "--menu", str(MAIN_MENU), "--transcript", str(transcript)], input="2\nno-answer\nbusy\nh\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert "[es-US] Si está en peligro inmediato" in result.output
+    text = transcript.read_text()
+    assert ">>> press 2" in text and "[transfer] dialling +18664555075" in text
+    assert "Por favor, anote estos números" in text
+    assert "(hangup by caller)" in text
+
+
+def test_load_mode_against_a_running_server(app, live_server):
+    url = live_server(app)
+    report = run_load(lambda: HttpTransport(url), calls=30, concurrency=5, auth_token=TOKEN, progress=False)
+    assert report.calls == 30
+    assert not report.errors, report.errors
+    assert report.requests >= 30 and report.percentile(50) > 0
+    assert report.percentile(50) <= report.percentile(95) <= report.percentile(99)
+    summary = report.summary()
+    assert "calls/s" in summary and "p99" in summary and "errors: none" in summary
+
+
+def test_load_mode_counts_errors_by_kind(app, live_server):
+    url = live_server(app)
+    report = run_load(lambda: HttpTransport(url), calls=6, concurrency=2, auth_token="wrong", progress=False)
+    assert report.errors == {"http-403": 6}
+
+
+def test_load_cli_with_scripts_and_progress(app, live_server):
+    url = live_server(app)
+    result = CliRunner().invoke(
+        main,
+        ["load", "--url", url, "--calls", "12", "--concurrency", "4", "--token", TOKEN, "--scripts", SCRIPTS[0], "--scripts", SCRIPTS[1]],
+    )
+    assert result.exit_code == 0, result.output
+    assert "calls: 12" in result.output and "p95" in result.output and "12/12 calls" in result.output
+
+
+def test_load_refuses_remote_targets():
+    assert is_loopback("http://127.0.0.1:5000") and is_loopback("http://[::1]:5000")
+    assert not is_loopback("http://192.0.2.10:5000")
+    result = CliRunner().invoke(main, ["load", "--url", "http://192.0.2.10:5000", "--calls", "1"])
+    assert result.exit_code == 2 and "not a loopback address" in result.output

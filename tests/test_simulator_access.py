@@ -1,0 +1,61 @@
+"""Who may use the browser phone, and what its API returns."""
+
+from __future__ import annotations
+
+import base64
+
+from ivr import create_app
+
+from .conftest import MAIN_MENU, TOKEN
+
+
+def basic(password: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"operator:{password}".encode()).decode()}
+
+
+def test_on_in_development_mode():
+    app = create_app({"IVR_MENU": str(MAIN_MENU), "TWILIO_AUTH_TOKEN": ""})
+    assert app.test_client().get("/simulator").status_code == 200
+
+
+def test_off_in_production_without_its_own_password():
+    app = create_app({"IVR_MENU": str(MAIN_MENU), "TWILIO_AUTH_TOKEN": TOKEN})
+    client = app.test_client()
+    assert client.get("/simulator").status_code == 404
+    assert client.post("/simulator/api/call", json={}).status_code == 404
+
+
+def test_production_with_password_asks_for_it_and_signs_calls():
+    app = create_app({"IVR_MENU": str(MAIN_MENU), "TWILIO_AUTH_TOKEN": TOKEN, "IVR_SIMULATOR_PASSWORD": "s3cret"})
+    client = app.test_client()
+    assert client.get("/simulator").status_code == 401
+    assert client.get("/simulator", headers=basic("wrong")).status_code == 401
+    assert client.get("/simulator", headers=basic("s3cret")).status_code == 200
+    state = client.post("/simulator/api/call", json={"lang": "es"}, headers=basic("s3cret")).get_json()
+    assert state["node"] == "welcome" and state["waiting_for"] == "gather"  # the signed webhooks answered
+    assert state["events"][0]["language"] == "es-US"
+    after = client.post("/simulator/api/act", json={"id": state["id"], "action": "press", "value": "1"}, headers=basic("s3cret")).get_json()
+    assert after["waiting_for"] == "dial" and after["dialled"] == "+18883737888"
+
+
+def test_api_rejects_bad_actions():
+    app = create_app({"IVR_MENU": str(MAIN_MENU), "TWILIO_AUTH_TOKEN": ""})
+    client = app.test_client()
+    state = client.post("/simulator/api/call", json={}).get_json()
+    assert client.post("/simulator/api/act", json={"id": "nope", "action": "press", "value": "1"}).status_code == 404
+    assert client.post("/simulator/api/act", json={"id": state["id"], "action": "press", "value": "12"}).status_code == 400
+    assert client.post("/simulator/api/act", json={"id": state["id"], "action": "dial", "value": "busy"}).status_code == 409
+    assert client.post("/simulator/api/act", json={"id": state["id"], "action": "launch"}).status_code == 400
+
+
+def test_recordings_are_passed_to_the_page(menu_dir):
+    menu = menu_dir / "menus" / "main.yaml"
+    menu.write_text(menu.read_text().replace("  learn:\n    type: menu\n", "  learn:\n    type: menu\n    audio: {en: learn-en.wav}\n"))
+    (menu_dir / "audio" / "learn-en.wav").write_bytes(b"RIFF....WAVE")
+    app = create_app({"IVR_MENU": str(menu), "TWILIO_AUTH_TOKEN": ""})
+    client = app.test_client()
+    state = client.post("/simulator/api/call", json={}).get_json()
+    after = client.post("/simulator/api/act", json={"id": state["id"], "action": "press", "value": "3"}).get_json()
+    plays = [e for e in after["events"] if e["kind"] == "play"]
+    assert plays == [{"kind": "play", "text": "audio/learn-en.wav", "language": "", "voice": "", "node": "welcome"}]
+    assert client.get("/" + plays[0]["text"]).data == b"RIFF....WAVE"
