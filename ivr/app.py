@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import weakref
 from typing import Any
 
 from flask import Flask
@@ -70,16 +71,19 @@ def _register_simulator(app: Flask) -> None:
     register(app)
 
 
+_STORES: weakref.WeakSet[MenuStore] = weakref.WeakSet()
+
+
 def _install_sighup(store: MenuStore) -> None:
-    """SIGHUP forces a menu reload check (only possible from the main thread)."""
+    """SIGHUP makes every live store re-read its file on the next request (main thread only)."""
+    _STORES.add(store)
     try:
-        previous = signal.getsignal(signal.SIGHUP)
-
-        def on_hup(signum: int, frame: object) -> None:
-            store.request_reload()
-            if callable(previous):
-                previous(signum, frame)
-
-        signal.signal(signal.SIGHUP, on_hup)
+        if signal.getsignal(signal.SIGHUP) is not _on_hup:
+            signal.signal(signal.SIGHUP, _on_hup)
     except (ValueError, AttributeError, OSError):
-        pass
+        pass  # not the main thread, or no SIGHUP on this platform: the mtime check still works
+
+
+def _on_hup(signum: int, frame: object) -> None:
+    for store in list(_STORES):
+        store.request_reload()

@@ -197,3 +197,108 @@ def load(
     click.echo(report.summary())
     if report.errors:
         sys.exit(1)
+
+
+# --- staff: lint, graph, fallback -------------------------------------------------------
+def _load_or_report(path: str, fmt: str):
+    try:
+        return load_menu(path)
+    except MenuInvalid as err:
+        if fmt == "json":
+            click.echo(json.dumps({"valid": False, "problems": [p.as_dict() for p in err.problems]}, indent=2))
+        else:
+            for problem in err.problems:
+                click.echo(str(problem))
+            click.echo(f"{len(err.problems)} error(s): fix these first (python -m ivr validate {path}).")
+        sys.exit(1)
+
+
+@main.command()
+@MENU_ARG
+@FORMAT_OPT
+@click.option("--strict", is_flag=True, help="Exit 1 on warnings too (for CI).")
+def lint(path: str, fmt: str, strict: bool) -> None:
+    """Advice on a valid menu: unreachable nodes, keys the prompts get wrong, long prompts,
+    untranslated text, recordings, and how fast each hotline is reached.
+
+    Warnings exit 0 (1 with --strict); validation errors exit 1.
+    """
+    from .lint import lint_menu, reach_table
+
+    menu = _load_or_report(path, fmt)
+    warnings, reach = lint_menu(menu)
+    if fmt == "json":
+        payload = {
+            "valid": True,
+            "warnings": [w.as_dict() for w in warnings],
+            "reach": [
+                {"hotline": r.hotline, "language": r.language, "presses": r.presses, "seconds": round(r.seconds, 1), "keys": list(r.keys)}
+                for r in reach
+            ],
+        }
+        click.echo(json.dumps(payload, indent=2))
+    else:
+        for warning in warnings:
+            click.echo(str(warning))
+        click.echo(f"{len(warnings)} warning(s) in {path}.\n")
+        click.echo(reach_table(reach))
+    if strict and warnings:
+        sys.exit(1)
+
+
+@main.command()
+@MENU_ARG
+@click.option(
+    "--out-dir",
+    default="build/graph",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Where to write NAME.mmd, NAME.dot and NAME.svg.",
+)
+@click.option("--print", "show", type=click.Choice(["mermaid", "dot"]), default=None, help="Also print this format to the terminal.")
+def graph(path: str, out_dir: str, show: str | None) -> None:
+    """Draw the tree: Mermaid (renders on GitHub), Graphviz DOT, and SVG if Graphviz is installed.
+
+    Hotlines are gold; nodes with lint warnings are red.
+    """
+    from pathlib import Path
+
+    from .graph import dot, mermaid, write_graphs
+    from .lint import lint_menu
+
+    menu = _load_or_report(path, "text")
+    warnings, _ = lint_menu(menu)
+    written = write_graphs(menu, warnings, Path(out_dir))
+    if show:
+        click.echo(mermaid(menu, warnings) if show == "mermaid" else dot(menu, warnings))
+    for kind, file in written.items():
+        click.echo(f"{kind}: {file}")
+    if "svg" not in written:
+        click.echo("svg: skipped (install Graphviz: apt-get install graphviz)")
+
+
+@main.command()
+@MENU_ARG
+@click.option(
+    "-o",
+    "--output",
+    default="fallback.xml",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="Where to write the TwiML ('-' for the terminal).",
+)
+def fallback(path: str, output: str) -> None:
+    """Write static TwiML for Twilio's Fallback URL ("Primary handler fails").
+
+    It needs no server of ours: paste it into a TwiML Bin, or host the file anywhere static.
+    """
+    from .fallback import fallback_twiml
+
+    menu = _load_or_report(path, "text")
+    xml = fallback_twiml(menu)
+    if output == "-":
+        click.echo(xml)
+    else:
+        with open(output, "w", encoding="utf-8") as out:
+            out.write(xml + "\n")
+        click.echo(f"Wrote {output} ({len(xml)} bytes). Paste it into a TwiML Bin and set it as the number's Fallback URL.")

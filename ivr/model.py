@@ -107,6 +107,8 @@ class Node:
     parent: str | None  # where `back` goes
     next: str | None
     where: Location | None = field(default=None, compare=False)
+    text_at: Mapping[str, Location] = field(default_factory=dict, compare=False)  # prompt/text per language
+    audio_at: Mapping[str, Location] = field(default_factory=dict, compare=False)
 
     @property
     def spoken_options(self) -> tuple[Option, ...]:

@@ -173,14 +173,18 @@ class Renderer:
 
     def choices(self, node: m.Node, language: m.Language) -> str:
         """The "To X, press N." sentences, generated from option labels."""
+        return " ".join(sentence for _, sentence in self.choice_sentences(node, language))
+
+    def choice_sentences(self, node: m.Node, language: m.Language) -> list[tuple[m.Option, str]]:
+        """Each announced option with its sentence, in spoken order (lint times them too)."""
         sentences = []
         for option in node.spoken_options:
             if option.action.kind == m.BACK and node.parent is None:
                 continue
             if option.action.kind == m.NEXT and node.next is None:
                 continue
-            sentences.append(language.press_sentence(self.label(option, language.code), option.key))
-        return " ".join(sentences)
+            sentences.append((option, language.press_sentence(self.label(option, language.code), option.key)))
+        return sentences
 
     def label(self, option: m.Option, lang: str) -> str:
         if lang in option.label:

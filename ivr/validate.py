@@ -736,7 +736,16 @@ class MenuBuilder:
             parent=back,
             next=nxt,
             where=m.Location(block.mark.file, block.mark.line, block.mark.column),
+            text_at=m.frozen_map(self.locations(block.get("text" if kind == m.CONTENT else "prompt"))),
+            audio_at=m.frozen_map(self.locations(block.get("audio"))),
         )
+
+    @staticmethod
+    def locations(value: Value | None) -> dict[str, m.Location]:
+        """Where each language's entry of a per-language block was written (for lint messages)."""
+        if not isinstance(value, Map):
+            return {}
+        return {lang: m.Location(v.mark.file, v.mark.line, v.mark.column) for lang, v in value.entries.items()}
 
     @staticmethod
     def mark_of(option: m.Option, default: Mark) -> Mark:

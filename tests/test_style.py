@@ -19,5 +19,10 @@ def test_ruff_clean():
 
 def test_no_hand_written_twiml_in_the_package():
     pattern = re.compile(r"""['"]<(Response|Say|Gather|Dial|Play|Redirect|Pause|Hangup)[ >/]""")
-    offenders = [f"{path.name}:{n}" for path in (ROOT / "ivr").rglob("*.py") for n, line in enumerate(path.read_text().splitlines(), 1) if pattern.search(line)]
+    offenders = [
+        f"{path.name}:{n}"
+        for path in (ROOT / "ivr").rglob("*.py")
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if pattern.search(line)
+    ]
     assert not offenders

@@ -132,9 +132,10 @@ def test_say_text_over_twilio_limit(tmp_path):
 
 
 def test_zero_must_reach_a_person(tmp_path):
-    text, path, problems = broken(tmp_path, '      "0":\n        transfer: national\n        announce: false', '      "0": repeat')
+    text, path, problems = broken(tmp_path, "  learn:\n    type: menu\n", '  learn:\n    type: menu\n    keys:\n      "0": repeat\n')
     p = only(problems, "safety")
-    assert "Key 0 must reach a person" in p.message
+    assert "Key 0 must reach a person" in p.message and "node 'learn'" in p.message
+    assert p.line == line_of(text, "    type: menu", 2)
 
 
 def test_language_key_reused(tmp_path):

@@ -1,0 +1,40 @@
+"""`python -m ivr fallback`: static TwiML for Twilio's Fallback URL ("Primary handler fails").
+
+Twilio fetches it when our server errors or does not answer, so it must work with no
+server of ours: no action URLs, no Redirects. An apology in every language, both
+hotline numbers read slowly, a <Dial> to the final-transfer hotline (the national one),
+then the numbers once more. A static document cannot tell a finished call from a failed
+one, so it does not dial a second hotline: that would ring it after every good call.
+"""
+
+from __future__ import annotations
+
+from twilio.twiml.voice_response import VoiceResponse
+
+from . import model as m
+from .render import DIAL_TIMEOUT
+from .speech import spoken_number
+
+
+def fallback_twiml(menu: m.Menu) -> str:
+    response = VoiceResponse()
+    first = menu.hotlines[menu.nodes[menu.start].retry.final.target]
+    order = [first] + [h for h in menu.hotlines.values() if h.id != first.id]
+
+    def numbers() -> None:
+        for language in menu.languages.values():
+            for hotline in order:
+                text = menu.message("number", language.code, hotline=hotline.name[language.code], number=spoken_number(hotline.number))
+                response.say(text, voice=language.voice, language=language.say_language)
+                response.pause(length=1)
+
+    for language in menu.languages.values():
+        response.say(menu.message("error", language.code), voice=language.voice, language=language.say_language)
+    numbers()
+    for language in menu.languages.values():
+        text = menu.message("connecting", language.code, hotline=first.name[language.code])
+        response.say(text, voice=language.voice, language=language.say_language)
+    # No action URL: when the leg ends, however it ends, Twilio goes on to the next verb.
+    response.dial(first.number, timeout=DIAL_TIMEOUT, answer_on_bridge=True)
+    numbers()
+    return response.to_xml()
