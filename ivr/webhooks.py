@@ -90,6 +90,8 @@ def audio(name: str) -> Response:
 
 @public.get("/healthz")
 def healthz() -> dict[str, object]:
+    """Status for monitors: which menu is live, its hash, the last reload error. No secrets, no callers."""
+    store().renderer  # noqa: B018 - a health check also notices an edited file
     return store().status()
 
 
