@@ -28,7 +28,7 @@ class Mark:
     column: int
 
     def problem(self, message: str, *, severity: str = "error", code: str = "invalid") -> MenuProblem:
-        return MenuProblem(self.file, self.line, self.column, message, severity, code)
+        return MenuProblem(self.file, self.line, self.column, message[:1].upper() + message[1:], severity, code)
 
 
 @dataclass(frozen=True)
