@@ -32,6 +32,7 @@ def settings_from_env(environ: dict[str, str] | os._Environ[str] = os.environ) -
         "IVR_SIMULATOR": environ.get("IVR_SIMULATOR", ""),
         "IVR_SIMULATOR_PASSWORD": environ.get("IVR_SIMULATOR_PASSWORD", ""),
         "IVR_RELOAD_INTERVAL": float(environ.get("IVR_RELOAD_INTERVAL", "1") or 1),
+        "IVR_RELOAD_BACKGROUND": environ.get("IVR_RELOAD_BACKGROUND", "1") != "0",
     }
 
 
@@ -41,7 +42,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.config.update(settings_from_env())
     app.config.update(overrides or {})
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
-    store = MenuStore(app.config["IVR_MENU"], check_interval=app.config["IVR_RELOAD_INTERVAL"])
+    store = MenuStore(
+        app.config["IVR_MENU"], check_interval=app.config["IVR_RELOAD_INTERVAL"], background=app.config["IVR_RELOAD_BACKGROUND"]
+    )
     app.extensions["ivr_store"] = store
 
     token = app.config["TWILIO_AUTH_TOKEN"]

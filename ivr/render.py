@@ -48,10 +48,23 @@ class CallState:
 class Renderer:
     """Renders one frozen menu. A reload makes a new Renderer, so caches never outlive their menu."""
 
-    def __init__(self, menu: m.Menu, cache_size: int = 4096):
+    def __init__(self, menu: m.Menu, cache_size: int = 1024):
         self.menu = menu
-        self.node = lru_cache(maxsize=cache_size)(self._node)
+        self._first: dict[tuple[str, str], str] = {}  # (node, lang) -> first-visit TwiML, filled by warm()
+        self._node_cached = lru_cache(maxsize=cache_size)(self._node)  # re-prompts, bounded
         self.transfer = lru_cache(maxsize=256)(self._transfer)
+
+    def warm(self) -> Renderer:
+        """Render every node's first visit in every language now, so that a webhook is a lookup."""
+        self._first = {(node_id, code): self._node(node_id, code) for node_id in self.menu.nodes for code in self.menu.languages}
+        return self
+
+    def node(self, node_id: str, lang: str, silences: int = 0, invalids: int = 0, notice: str | None = None) -> str:
+        if not (silences or invalids or notice):
+            xml = self._first.get((node_id, lang))
+            if xml is not None:
+                return xml
+        return self._node_cached(node_id, lang, silences, invalids, notice)
 
     # --- public entry points (each returns a TwiML string) ------------------------------
     def entry(self, lang: str | None = None) -> str:

@@ -146,7 +146,9 @@ class _Builder:
             if isinstance(event, yaml.DocumentStartEvent) and root is None:
                 root = self.value(next(self.events), 0)
             elif isinstance(event, yaml.DocumentStartEvent):
-                self.problems.append(self.mark(event).problem("A menu file holds one YAML document; remove the extra '---' and what follows it."))
+                self.problems.append(
+                    self.mark(event).problem("A menu file holds one YAML document; remove the extra '---' and what follows it.")
+                )
                 return root
         return root
 
@@ -194,7 +196,10 @@ class _Builder:
             if key_value.text in entries:
                 first = keys[key_value.text].mark
                 self.problems.append(
-                    key_mark.problem(f"'{key_value.text}' is written twice in the same block (first at line {first.line}); keep one of them.", code="duplicate")
+                    key_mark.problem(
+                        f"'{key_value.text}' is written twice in the same block (first at line {first.line}); keep one of them.",
+                        code="duplicate",
+                    )
                 )
                 continue
             entries[key_value.text] = value

@@ -1,15 +1,17 @@
 """The live menu, and safe hot reload.
 
 The server holds one `Renderer` (one frozen menu) at a time. A request checks
-the file's mtime at most once a second; SIGHUP forces a check. A new file is
-validated first and swapped in with a single assignment; an invalid file is
-never served: the last good menu stays live and the error is logged.
+the file's mtime at most once a second; SIGHUP forces a check. A changed file is
+loaded, validated and pre-rendered in a background thread while requests keep
+being answered from the live menu, then swapped in with a single assignment. An
+invalid file is never served: the last good menu stays live and the error is logged.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -31,11 +33,12 @@ class Live:
 
 
 class MenuStore:
-    def __init__(self, path: str | os.PathLike[str], check_interval: float = 1.0):
+    def __init__(self, path: str | os.PathLike[str], check_interval: float = 1.0, background: bool = True):
         self.path = Path(path)
         self.check_interval = check_interval
+        self.background = background
         self.last_error: str | None = None
-        self._next_check = 0.0
+        self._next_check = time.monotonic() + check_interval
         self._lock = threading.Lock()
         self._force = False
         self._live = self._load()  # raises MenuInvalid: the server must not start on a bad menu
@@ -50,8 +53,19 @@ class MenuStore:
         now = time.monotonic()
         if now >= self._next_check or self._force:
             self._next_check = now + self.check_interval
-            self.check()
+            if self._changed():
+                if self.background:
+                    if not self._lock.locked():
+                        threading.Thread(target=self.check, name="menu-reload", daemon=True).start()
+                else:
+                    self.check()
         return self._live.renderer
+
+    def _changed(self) -> bool:
+        try:
+            return self._force or self.path.stat().st_mtime_ns != self._live.mtime_ns
+        except OSError:
+            return True  # let check() log it
 
     @property
     def current(self) -> Renderer:
@@ -75,12 +89,16 @@ class MenuStore:
             return False  # another thread is already loading; keep answering with the live menu
         try:
             self._force = False
+            switch = sys.getswitchinterval()
+            sys.setswitchinterval(min(switch, 0.0005))  # keep answering calls while we parse
             try:
                 live = self._load()
             except MenuInvalid as err:
                 self._live = Live(self._live.renderer, mtime, self._live.loaded_at)  # don't retry until it changes again
                 self._fail(f"Menu reload refused; still serving the last good menu.\n{err}")
                 return False
+            finally:
+                sys.setswitchinterval(switch)
             if live.renderer.menu.digest != self._live.renderer.menu.digest:
                 log.info("Menu reloaded from %s (sha256 %s)", self.path, live.renderer.menu.digest[:12])
             self._live = live
@@ -102,7 +120,7 @@ class MenuStore:
 
     def _load(self) -> Live:
         mtime = self.path.stat().st_mtime_ns if self.path.exists() else 0
-        return Live(Renderer(load_menu(self.path)), mtime, time.time())
+        return Live(Renderer(load_menu(self.path)).warm(), mtime, time.time())
 
     def _fail(self, message: str) -> None:
         self.last_error = message

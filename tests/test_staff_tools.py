@@ -238,12 +238,28 @@ def call_on(app):
     return Call(AppTransport(app), auth_token=TOKEN).start()
 
 
+def settled(app, path, broken=False, timeout=15.0):
+    """Poll /healthz, as an operator would, until the edited file is live (or refused, if broken)."""
+    import hashlib
+    import time
+
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        health = app.test_client().get("/healthz").get_json()
+        error = health["last_reload_error"]
+        if (broken and error and str(path) in error) or (not broken and health["sha256"] == digest and error is None):
+            return health
+        time.sleep(0.02)
+    raise AssertionError(f"menu never settled: {health}")
+
+
 def test_edit_is_served(reloading):
     app, path = reloading
     assert "Choose a topic." in call_on(app).press("3").last_heard
     bump(path, BASE.replace("      en: Choose a topic.", "      en: Pick a topic."))
+    health = settled(app, path)
     assert "Pick a topic." in call_on(app).press("3").last_heard
-    health = app.test_client().get("/healthz").get_json()
     assert health["status"] == "ok" and health["sha256"] == load_menu(path).digest and health["last_reload_error"] is None
 
 
@@ -253,6 +269,7 @@ def test_broken_edit_keeps_the_old_menu(reloading, caplog):
     broken = BASE.replace("goto: victims", "goto: victim")
     with caplog.at_level(logging.ERROR, logger="ivr.reload"):
         bump(path, broken)
+        settled(app, path, broken=True)
         call = call_on(app).press("3").press("2")
     assert call.last_heard.startswith("Who are the victims?")  # the last good menu answered
     expected = f"{path}:{line_of(broken, 'goto: victim')}:"
@@ -262,7 +279,7 @@ def test_broken_edit_keeps_the_old_menu(reloading, caplog):
     assert expected in health["last_reload_error"]
     assert TOKEN not in json.dumps(health)
     bump(path, BASE)  # fixed: served again, error cleared
-    health = app.test_client().get("/healthz").get_json()
+    health = settled(app, path)
     assert health["status"] == "ok" and health["last_reload_error"] is None
 
 
@@ -273,6 +290,7 @@ def test_node_removed_mid_call(reloading):
     text = BASE.replace("        goto: victims\n", "        goto: traffickers\n").replace("    next: victims\n", "    next: traffickers\n")
     start, end = text.index("  victims:\n"), text.index("  traffickers:\n")
     bump(path, text[:start] + text[end:])
+    settled(app, path)
     call.press("#")  # the caller's node is gone
     assert call.last_heard.startswith("Sorry, this menu has changed. Here is the main menu.")
     assert call.node == "welcome" and call.waiting_for == "gather"
@@ -284,6 +302,7 @@ def test_reload_is_atomic_for_calls_in_progress(reloading):
     call = call_on(app)
     for i in range(10):
         bump(path, BASE.replace("      en: Choose a topic.", f"      en: Choose topic number {i}."))
+        settled(app, path)
         call.press("3")
         assert f"Choose topic number {i}." in call.last_heard
         call.press("*")
@@ -298,4 +317,5 @@ def test_sighup_forces_a_reload(menu_dir):
     call_on(app)  # first request after start-up may check once
     assert "Choose a topic." in call_on(app).press("3").last_heard
     os.kill(os.getpid(), signal.SIGHUP)
+    settled(app, path)
     assert "Pick a topic." in call_on(app).press("3").last_heard
