@@ -61,7 +61,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(voice_bp)
     app.register_blueprint(public_bp)
     _register_simulator(app)
-    _install_sighup(store)
+    install_sighup(store)
     log.info("Serving menu %s (%d nodes)", store.path, len(store.menu.nodes))
     return app
 
@@ -77,7 +77,7 @@ def _register_simulator(app: Flask) -> None:
 _STORES: weakref.WeakSet[MenuStore] = weakref.WeakSet()
 
 
-def _install_sighup(store: MenuStore) -> None:
+def install_sighup(store: MenuStore) -> None:
     """SIGHUP makes every live store re-read its file on the next request (main thread only)."""
     _STORES.add(store)
     try:

@@ -53,6 +53,10 @@ class Renderer:
         self._first: dict[tuple[str, str], str] = {}  # (node, lang) -> first-visit TwiML, filled by warm()
         self._node_cached = lru_cache(maxsize=cache_size)(self._node)  # re-prompts, bounded
         self.transfer = lru_cache(maxsize=256)(self._transfer)
+        # Every answer is a pure function of its arguments, so a webhook is a cache lookup.
+        self.choose = lru_cache(maxsize=cache_size)(self._choose)
+        self.menu_request = lru_cache(maxsize=cache_size)(self._menu_request)
+        self._dial_result = lru_cache(maxsize=256)(self._dial_result_uncached)
 
     def warm(self) -> Renderer:
         """Render every node's first visit in every language now, so that a webhook is a lookup."""
@@ -70,7 +74,7 @@ class Renderer:
     def entry(self, lang: str | None = None) -> str:
         return self.node(self.menu.start, self.menu.language(lang).code)
 
-    def menu_request(self, node_id: str, lang: str, silences: int, invalids: int, notice: str | None) -> str:
+    def _menu_request(self, node_id: str, lang: str, silences: int, invalids: int, notice: str | None) -> str:
         """A Redirect back to a node: after silence, or plain navigation."""
         menu = self.menu
         lang = menu.language(lang).code
@@ -82,7 +86,7 @@ class Renderer:
             return self.final(node, lang)
         return self.node(node.id, lang, silences, invalids, notice if notice in NOTICES else None)
 
-    def choose(self, node_id: str, lang: str, silences: int, invalids: int, digits: str) -> str:
+    def _choose(self, node_id: str, lang: str, silences: int, invalids: int, digits: str) -> str:
         """The caller pressed something (or nothing, if Twilio posts an empty result)."""
         menu = self.menu
         language = menu.language(lang)
@@ -118,11 +122,15 @@ class Renderer:
         return self.transfer(node.retry.final.target, lang, node.id, (node.retry.final.target,), "final")
 
     def dial_result(self, hotline_id: str, lang: str, node_id: str, tried: tuple[str, ...], status: str) -> str:
+        """After a transfer: goodbye if it connected, else the next hotline, else the numbers."""
+        return self._dial_result(hotline_id, lang, node_id, tried, status in DIAL_SUCCESS)
+
+    def _dial_result_uncached(self, hotline_id: str, lang: str, node_id: str, tried: tuple[str, ...], connected: bool) -> str:
         menu = self.menu
         language = menu.language(lang)
         hotline = menu.hotlines.get(hotline_id)
         response = VoiceResponse()
-        if status in DIAL_SUCCESS:
+        if connected:
             self._say(response, menu.message("goodbye", language.code), language)
             response.hangup()
             return response.to_xml()

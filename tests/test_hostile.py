@@ -89,12 +89,10 @@ def test_oversized_body_is_413(app):
 
 
 def test_fail_safe_apologises_and_transfers(app, monkeypatch, caplog):
-    from ivr.render import Renderer
-
-    def broken(self, *args, **kwargs):
+    def broken(*args, **kwargs):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(Renderer, "choose", broken)
+    monkeypatch.setattr(app.extensions["ivr_store"].current, "choose", broken)
     root = twiml_of(signed_post(app, "/choose?node=learn&lang=es&s=0&i=0", {**FORM, "Digits": "1"}))
     assert root.find("Say").text.startswith("Lo sentimos, algo salió mal")
     assert root.find("Dial").text == "+18883737888"

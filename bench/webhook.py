@@ -1,0 +1,100 @@
+"""Webhook cost against two floors measured in the same process and run.
+
+    python3 bench/webhook.py [--rounds 15] [--requests 400]
+
+Each webhook kind is driven through Flask's test client with signature validation on,
+exactly as Twilio would post it, interleaved round by round with the floors so that
+machine noise hits all of them alike. Prints microseconds per request (median of the
+rounds) and the ratio to each floor. Target: every webhook <= 1.15x the secure floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from twilio.request_validator import RequestValidator  # noqa: E402
+
+from bench.floors import bare_app, secure_app  # noqa: E402
+from ivr import create_app  # noqa: E402
+
+TOKEN = "bench-token-0123456789abcdef0123"
+FORM = {
+    "CallSid": "CA" + "5" * 32,
+    "AccountSid": "AC" + "0" * 32,
+    "From": "+15555550100",
+    "To": "+17205550123",
+    "CallStatus": "in-progress",
+    "Direction": "inbound",
+    "ApiVersion": "2010-04-01",
+}
+KINDS = {
+    "entry (POST /voice)": ("/voice", {}),
+    "menu choice (welcome, key 3)": ("/choose?node=welcome&lang=en&s=0&i=0", {"Digits": "3"}),
+    "content (learn, key 1)": ("/choose?node=learn&lang=es&s=0&i=0", {"Digits": "1"}),
+    "transfer outcome (busy)": ("/dial-result?to=national&lang=en&node=welcome&tried=national", {"DialCallStatus": "busy"}),
+}
+
+
+def signed(path: str, extra: dict[str, str]) -> tuple[str, dict[str, str], dict[str, str]]:
+    form = {**FORM, **extra}
+    return path, form, {"X-Twilio-Signature": RequestValidator(TOKEN).compute_signature("http://localhost" + path, form)}
+
+
+def make_runner(app, path: str, form: dict[str, str], headers: dict[str, str]):  # noqa: ANN001, ANN201
+    client = app.test_client()
+
+    def run(n: int) -> float:
+        started = time.perf_counter()
+        for _ in range(n):
+            response = client.post(path, data=form, headers=headers)
+        elapsed = time.perf_counter() - started
+        assert response.status_code == 200, (path, response.status_code)
+        return elapsed / n
+
+    return run
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--requests", type=int, default=400, help="requests per case per round")
+    args = parser.parse_args()
+
+    line = create_app({"IVR_MENU": str(Path(__file__).resolve().parent.parent / "menus" / "main.yaml"), "TWILIO_AUTH_TOKEN": TOKEN})
+    bare, secure = bare_app(), secure_app(TOKEN)
+    # Each floor gets the very request the webhook gets (same URL, query string, form and
+    # signature), so the only difference measured is the menu logic.
+    cases = {}
+    for kind, (path, extra) in KINDS.items():
+        request = signed(path, extra)
+        cases[(kind, "a")] = make_runner(bare, *request)
+        cases[(kind, "b")] = make_runner(secure, *request)
+        cases[(kind, "line")] = make_runner(line, *request)
+    for run in cases.values():  # warm up: caches, imports, branch predictors
+        run(200)
+    samples: dict[tuple[str, str], list[float]] = {name: [] for name in cases}
+    for _ in range(args.rounds):
+        for name, run in cases.items():
+            samples[name].append(run(args.requests))
+    median = {name: statistics.median(values) for name, values in samples.items()}
+    print(f"Webhook cost, Flask test client, signatures on; median of {args.rounds} rounds x {args.requests} requests")
+    print("floor (a): bare Flask route, constant TwiML; floor (b): + form parse + RequestValidator check\n")
+    print(f"{'webhook':<32}{'floor a us':>11}{'floor b us':>11}{'line us':>9}{'x a':>7}{'x b':>7}  target <= 1.15x b")
+    worst = 0.0
+    for kind in KINDS:
+        a, b, line_cost = median[(kind, "a")], median[(kind, "b")], median[(kind, "line")]
+        worst = max(worst, line_cost / b)
+        verdict = "met" if line_cost / b <= 1.15 else "MISSED"
+        print(f"{kind:<32}{a * 1e6:>11.1f}{b * 1e6:>11.1f}{line_cost * 1e6:>9.1f}{line_cost / a:>7.2f}{line_cost / b:>7.2f}  {verdict}")
+    print(f"\nfloor b / floor a: {statistics.median(median[(k, 'b')] / median[(k, 'a')] for k in KINDS):.2f}x")
+    print(f"worst webhook: {worst:.2f}x the secure floor ({'met' if worst <= 1.15 else 'missed'}: target 1.15x)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+"""Production serving: `gunicorn server:app` (this file is read automatically from the working directory).
+
+- Workers from the CPU count; each answers any request (the app keeps no call state).
+- Timeouts well under Twilio's 15 s webhook limit, so a stuck worker is replaced before
+  Twilio gives up and plays the Fallback URL.
+- The access log has the path only: no query string (it carries call state) and no form
+  data, so no caller number can reach it. Twilio's own address is not logged either.
+- The app is loaded once in the master (preload): a worker that is restarted later starts
+  from the menu that was valid at start-up and then picks up the current file only if it
+  validates. An invalid edit can never stop a worker from booting.
+"""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("GUNICORN_BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+worker_class = "sync"  # the TLS proxy in front buffers slow clients; webhooks are short
+timeout = 10  # Twilio gives up after 15 s
+graceful_timeout = 10
+keepalive = 5
+preload_app = True
+max_requests = 20000  # recycle workers now and then; jitter keeps them from restarting together
+max_requests_jitter = 2000
+limit_request_line = 4094
+limit_request_fields = 50
+limit_request_field_size = 8190
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
+access_log_format = '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+
+
+def post_worker_init(worker):  # noqa: ANN001, ANN201 - gunicorn's hook signature
+    """In each worker: re-read the menu file now (it may have changed since the master loaded it),
+    and let SIGHUP to a worker force a reload (gunicorn resets signal handlers in workers)."""
+    from ivr.app import install_sighup
+
+    store = worker.wsgi.extensions["ivr_store"]
+    store.request_reload()
+    install_sighup(store)
