@@ -10,7 +10,6 @@ makes answers cacheable).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from urllib.parse import quote, urlencode
 
 from twilio.twiml.voice_response import Gather, VoiceResponse
@@ -51,12 +50,20 @@ class Renderer:
     def __init__(self, menu: m.Menu, cache_size: int = 1024):
         self.menu = menu
         self._first: dict[tuple[str, str], str] = {}  # (node, lang) -> first-visit TwiML, filled by warm()
-        self._node_cached = lru_cache(maxsize=cache_size)(self._node)  # re-prompts, bounded
-        self.transfer = lru_cache(maxsize=256)(self._transfer)
         # Every answer is a pure function of its arguments, so a webhook is a cache lookup.
-        self.choose = lru_cache(maxsize=cache_size)(self._choose)
-        self.menu_request = lru_cache(maxsize=cache_size)(self._menu_request)
-        self._dial_result = lru_cache(maxsize=256)(self._dial_result_uncached)
+        # Plain dicts, not functools.lru_cache on bound methods: those make reference cycles,
+        # and a cycle holding a whole retired menu is freed by a long stop-the-world GC pass.
+        self._cache: dict[tuple, str] = {}
+        self._cache_size = cache_size
+
+    def _cached(self, key: tuple, build, *args) -> str:  # noqa: ANN001 - a render method
+        xml = self._cache.get(key)
+        if xml is None:
+            xml = build(*args)
+            if len(self._cache) >= self._cache_size:
+                self._cache.pop(next(iter(self._cache)), None)  # oldest first; bounded memory
+            self._cache[key] = xml
+        return xml
 
     def warm(self) -> Renderer:
         """Render every node's first visit in every language now, so that a webhook is a lookup."""
@@ -68,14 +75,25 @@ class Renderer:
             xml = self._first.get((node_id, lang))
             if xml is not None:
                 return xml
-        return self._node_cached(node_id, lang, silences, invalids, notice)
+        return self._cached(("node", node_id, lang, silences, invalids, notice), self._node, node_id, lang, silences, invalids, notice)
+
+    def choose(self, node_id: str, lang: str, silences: int, invalids: int, digits: str) -> str:
+        """The caller pressed something (or nothing, if Twilio posts an empty result)."""
+        return self._cached(("choose", node_id, lang, silences, invalids, digits), self._choose, node_id, lang, silences, invalids, digits)
+
+    def menu_request(self, node_id: str, lang: str, silences: int, invalids: int, notice: str | None) -> str:
+        """A Redirect back to a node: after silence, or plain navigation."""
+        return self._cached(("menu", node_id, lang, silences, invalids, notice), self._menu_request, node_id, lang, silences, invalids, notice)
+
+    def transfer(self, hotline_id: str, lang: str, node_id: str, tried: tuple[str, ...], reason: str | None = None) -> str:
+        """Put the caller through; `reason` names a message said first ("final", "error")."""
+        return self._cached(("transfer", hotline_id, lang, node_id, tried, reason), self._transfer, hotline_id, lang, node_id, tried, reason)
 
     # --- public entry points (each returns a TwiML string) ------------------------------
     def entry(self, lang: str | None = None) -> str:
         return self.node(self.menu.start, self.menu.language(lang).code)
 
     def _menu_request(self, node_id: str, lang: str, silences: int, invalids: int, notice: str | None) -> str:
-        """A Redirect back to a node: after silence, or plain navigation."""
         menu = self.menu
         lang = menu.language(lang).code
         node = menu.nodes.get(node_id)
@@ -87,7 +105,6 @@ class Renderer:
         return self.node(node.id, lang, silences, invalids, notice if notice in NOTICES else None)
 
     def _choose(self, node_id: str, lang: str, silences: int, invalids: int, digits: str) -> str:
-        """The caller pressed something (or nothing, if Twilio posts an empty result)."""
         menu = self.menu
         language = menu.language(lang)
         node = menu.nodes.get(node_id)
@@ -123,9 +140,10 @@ class Renderer:
 
     def dial_result(self, hotline_id: str, lang: str, node_id: str, tried: tuple[str, ...], status: str) -> str:
         """After a transfer: goodbye if it connected, else the next hotline, else the numbers."""
-        return self._dial_result(hotline_id, lang, node_id, tried, status in DIAL_SUCCESS)
+        connected = status in DIAL_SUCCESS
+        return self._cached(("dial", hotline_id, lang, node_id, tried, connected), self._dial_result, hotline_id, lang, node_id, tried, connected)
 
-    def _dial_result_uncached(self, hotline_id: str, lang: str, node_id: str, tried: tuple[str, ...], connected: bool) -> str:
+    def _dial_result(self, hotline_id: str, lang: str, node_id: str, tried: tuple[str, ...], connected: bool) -> str:
         menu = self.menu
         language = menu.language(lang)
         hotline = menu.hotlines.get(hotline_id)
@@ -216,7 +234,6 @@ class Renderer:
         return self.menu.message(f"{kind}_label", lang)
 
     def _transfer(self, hotline_id: str, lang: str, node_id: str, tried: tuple[str, ...], reason: str | None = None) -> str:
-        """Put the caller through; `reason` names a message said first ("final", "error")."""
         language = self.menu.language(lang)
         prefix = self.menu.message(reason, language.code) if reason else ""
         return self._dial(self.menu.hotlines[hotline_id], language, node_id, tried, prefix=prefix)

@@ -9,6 +9,7 @@ invalid file is never served: the last good menu stays live and the error is log
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sys
@@ -28,7 +29,7 @@ log = logging.getLogger("ivr.reload")
 @dataclass(frozen=True)
 class Live:
     renderer: Renderer
-    mtime_ns: int
+    signature: tuple[int, int]  # (mtime_ns, size) of the file it came from
     loaded_at: float
 
 
@@ -62,10 +63,7 @@ class MenuStore:
         return self._live.renderer
 
     def _changed(self) -> bool:
-        try:
-            return self._force or self.path.stat().st_mtime_ns != self._live.mtime_ns
-        except OSError:
-            return True  # let check() log it
+        return self._force or self._signature() != self._live.signature
 
     @property
     def current(self) -> Renderer:
@@ -78,12 +76,11 @@ class MenuStore:
 
     def check(self) -> bool:
         """Reload if the file changed (or a reload was requested). Returns True if a new menu is live."""
-        try:
-            mtime = self.path.stat().st_mtime_ns
-        except OSError as err:
-            self._fail(f"{self.path}: cannot read the menu file ({err.strerror}); still serving the last good menu.")
+        if not self.path.is_file():
+            self._fail(f"{self.path}: the menu file is missing; still serving the last good menu.")
             return False
-        if mtime == self._live.mtime_ns and not self._force:
+        signature = self._signature()
+        if signature == self._live.signature and not self._force:
             return False
         if not self._lock.acquire(blocking=False):
             return False  # another thread is already loading; keep answering with the live menu
@@ -94,7 +91,7 @@ class MenuStore:
             try:
                 live = self._load()
             except MenuInvalid as err:
-                self._live = Live(self._live.renderer, mtime, self._live.loaded_at)  # don't retry until it changes again
+                self._live = Live(self._live.renderer, signature, self._live.loaded_at)  # don't retry until it changes again
                 self._fail(f"Menu reload refused; still serving the last good menu.\n{err}")
                 return False
             finally:
@@ -119,8 +116,27 @@ class MenuStore:
         }
 
     def _load(self) -> Live:
-        mtime = self.path.stat().st_mtime_ns if self.path.exists() else 0
-        return Live(Renderer(load_menu(self.path)).warm(), mtime, time.time())
+        signature = self._signature()
+        # Build and pre-render with the cyclic GC paused (nothing here makes cycles), then
+        # freeze: the new menu lives until the next reload, and without this every later
+        # collection would walk its few hundred thousand objects again, stalling calls.
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            live = Live(Renderer(load_menu(self.path)).warm(), signature, time.time())
+            gc.freeze()
+        finally:
+            if was_enabled:
+                gc.enable()
+        return live
+
+    def _signature(self) -> tuple[int, int]:
+        """(mtime, size): a half-written file (same mtime, other size) still counts as changed."""
+        try:
+            stat = self.path.stat()
+        except OSError:
+            return (0, 0)
+        return (stat.st_mtime_ns, stat.st_size)
 
     def _fail(self, message: str) -> None:
         self.last_error = message

@@ -296,6 +296,7 @@ class MenuBuilder:
                     nodes[node_id] = node
         for check in self.pending_refs:
             check()
+        self.pending_refs.clear()  # the closures refer back to self: break the cycle so the parsed tree is freed at once
         if c.problems:
             return None
         nodes = self.with_parents(nodes, start)  # type: ignore[arg-type]

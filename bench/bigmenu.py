@@ -1,0 +1,190 @@
+"""A 10,000-node menu in both languages: load time, reload under traffic, memory over 100k requests.
+
+    python3 bench/bigmenu.py [--nodes 10000] [--requests 100000]
+
+1. load + validate: target < 1 s (baseline in the same run: PyYAML's C loader alone
+   reading the same file, which does no validation and keeps no line numbers).
+2. hot reload while a thread keeps sending webhooks: the longest request during the
+   reload against the median request (target: no request delayed by more than one
+   request's time, i.e. max <= 2x median).
+3. RSS over 100,000 webhook requests across the whole tree: target < 5 MB growth.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import yaml  # noqa: E402
+
+from ivr import create_app, load_menu  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+FANOUT = 5
+LANGS = ("en", "es")
+
+
+def generate(nodes: int) -> str:
+    """A valid tree: `welcome` and menus m1..mK with five children each, content leaves."""
+    head = (ROOT / "menus" / "main.yaml").read_text(encoding="utf-8").split("\nnodes:\n")[0]
+    lines = [head, "", "nodes:", "  welcome:", "    type: menu", "    prompt: {en: Welcome., es: Bienvenido.}", "    options:"]
+    for k in range(1, FANOUT + 1):
+        lines.append(f'      - {{key: "{k}", goto: m{k}, label: {{en: Menu {k}, es: Menú {k}}}}}')
+    for i in range(1, nodes):
+        children = [c for c in range(i * FANOUT + 1, i * FANOUT + FANOUT + 1) if c < nodes]
+        if children:
+            lines += [f"  m{i}:", "    type: menu", f"    prompt: {{en: Menu {i}., es: Menú {i}.}}", "    options:"]
+            for k, child in enumerate(children, 1):
+                lines.append(f'      - {{key: "{k}", goto: m{child}, label: {{en: Topic {child}, es: Tema {child}}}}}')
+        else:
+            lines += [
+                f"  m{i}:",
+                "    type: content",
+                f"    text: {{en: Section {i} is about where trafficking happens., es: La sección {i} trata de dónde ocurre la trata.}}",
+            ]
+    return "\n".join(lines) + "\n"
+
+
+def write_tree(directory: Path, nodes: int) -> Path:
+    (directory / "menus").mkdir(parents=True, exist_ok=True)
+    (directory / "audio").mkdir(exist_ok=True)
+    path = directory / "menus" / "big.yaml"
+    path.write_text(generate(nodes), encoding="utf-8")
+    return path
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+def timed(fn, repeat: int = 3) -> float:  # noqa: ANN001
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def bench_load(path: Path) -> float:
+    data = path.read_bytes()
+    baseline = timed(lambda: yaml.load(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+    ours = timed(lambda: load_menu(path))
+    print(f"1. load + validate {path.name}: {ours:.3f} s (target < 1 s: {'met' if ours < 1 else 'MISSED'})")
+    print(f"   baseline, yaml.load with the C loader alone: {baseline:.3f} s; ratio {ours / baseline:.2f}x")
+    return ours
+
+
+def webhook_requests(app, menu, count: int, rng: random.Random):  # noqa: ANN001, ANN201
+    """Yield (path, form) for a spread of webhook kinds across the whole tree."""
+    nodes = list(menu.nodes)
+    for _ in range(count):
+        node = rng.choice(nodes)
+        roll = rng.random()
+        if roll < 0.5:
+            yield f"/choose?node={node}&lang={rng.choice(LANGS)}&s=0&i=0", {"Digits": rng.choice("0123456789*#")}
+        elif roll < 0.8:
+            yield f"/menu?node={node}&lang=en&s={rng.randint(0, 2)}&i=0&n=silence", {}
+        elif roll < 0.9:
+            yield "/voice", {}
+        else:
+            yield "/dial-result?to=national&lang=es&node=welcome&tried=national", {"DialCallStatus": rng.choice(["busy", "completed"])}
+
+
+def bench_reload(path: Path) -> float:
+    app = create_app({"IVR_MENU": str(path), "TWILIO_AUTH_TOKEN": "", "IVR_RELOAD_INTERVAL": 0.05})
+    store = app.extensions["ivr_store"]
+    client = app.test_client()
+    rng = random.Random(7)
+    requests = list(webhook_requests(app, store.menu, 2000, rng))
+    for p, form in requests[:500]:
+        client.post(p, data=form)
+    stop = threading.Event()
+    latencies: list[tuple[float, float]] = []
+
+    def traffic() -> None:
+        local = app.test_client()
+        i = 0
+        while not stop.is_set():
+            p, form = requests[i % len(requests)]
+            started = time.perf_counter()
+            assert local.post(p, data=form).status_code == 200
+            latencies.append((started, time.perf_counter() - started))
+            i += 1
+
+    thread = threading.Thread(target=traffic)
+    thread.start()
+    time.sleep(1.0)
+    old = store.menu.digest
+    text = path.read_text(encoding="utf-8").replace("Welcome.", "Welcome back.")
+    reload_started = time.perf_counter()
+    staged = path.with_suffix(".new")
+    staged.write_text(text, encoding="utf-8")
+    staged.replace(path)  # an atomic swap, as a deploy script does
+    while store.menu.digest == old and time.perf_counter() - reload_started < 60:
+        time.sleep(0.01)
+    reload_done = time.perf_counter()
+    time.sleep(0.5)
+    stop.set()
+    thread.join()
+    before = [d for t, d in latencies if t < reload_started]
+    during = [d for t, d in latencies if reload_started <= t <= reload_done]
+    median = statistics.median(before)
+    worst = max(during) if during else 0.0
+    print(f"2. hot reload of {len(store.menu.nodes)} nodes took {reload_done - reload_started:.2f} s in the background;")
+    print(f"   {len(during)} requests answered meanwhile; median request {median * 1e3:.2f} ms before, {statistics.median(during) * 1e3 if during else 0:.2f} ms during,")
+    print(f"   longest during the reload {worst * 1e3:.2f} ms = {worst / median:.1f}x the median (target <= 2x: {'met' if worst <= 2 * median else 'MISSED'})")
+    return worst / median
+
+
+def bench_memory(path: Path, count: int) -> float:
+    app = create_app({"IVR_MENU": str(path), "TWILIO_AUTH_TOKEN": ""})
+    client = app.test_client()
+    menu = app.extensions["ivr_store"].menu
+    rng = random.Random(11)
+    warm = list(webhook_requests(app, menu, 5000, rng))
+    for p, form in warm:
+        client.post(p, data=form)
+    start = rss_mb()
+    started = time.perf_counter()
+    samples = []
+    for n, (p, form) in enumerate(webhook_requests(app, menu, count, rng), 1):
+        client.post(p, data=form)
+        if n % (count // 10) == 0:
+            samples.append(rss_mb())
+    elapsed = time.perf_counter() - started
+    growth = rss_mb() - start
+    print(f"3. RSS over {count} webhook requests ({count / elapsed:.0f} req/s): {start:.1f} MB -> {rss_mb():.1f} MB, growth {growth:+.1f} MB (target < 5 MB: {'met' if growth < 5 else 'MISSED'})")
+    print("   RSS every 10%: " + " ".join(f"{s:.1f}" for s in samples))
+    return growth
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--nodes", type=int, default=10000)
+    parser.add_argument("--requests", type=int, default=100000)
+    args = parser.parse_args()
+    directory = Path(tempfile.mkdtemp(prefix="bigmenu-"))
+    try:
+        path = write_tree(directory, args.nodes)
+        print(f"Generated {path} ({path.stat().st_size / 1e6:.1f} MB, {args.nodes} nodes, English and Spanish)\n")
+        bench_load(path)
+        bench_reload(path)
+        bench_memory(path, args.requests)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
