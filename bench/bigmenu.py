@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import yaml  # noqa: E402
 
 from ivr import create_app, load_menu  # noqa: E402
+from ivr.store import RETIRE_AFTER  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 FANOUT = 5
@@ -135,16 +136,25 @@ def bench_reload(path: Path) -> float:
     while store.menu.digest == old and time.perf_counter() - reload_started < 60:
         time.sleep(0.01)
     reload_done = time.perf_counter()
-    time.sleep(0.5)
+    # The replaced menu is freed RETIRE_AFTER seconds later, a piece at a time: measure that too.
+    time.sleep(RETIRE_AFTER + 3.0)
     stop.set()
     thread.join()
+    retire_start, retire_end = reload_done + RETIRE_AFTER, reload_done + RETIRE_AFTER + 3.0
     before = [d for t, d in latencies if t < reload_started]
     during = [d for t, d in latencies if reload_started <= t <= reload_done]
+    retiring = [d for t, d in latencies if retire_start <= t <= retire_end]
     median = statistics.median(before)
-    worst = max(during) if during else 0.0
-    print(f"2. hot reload of {len(store.menu.nodes)} nodes took {reload_done - reload_started:.2f} s in the background;")
-    print(f"   {len(during)} requests answered meanwhile; median request {median * 1e3:.2f} ms before, {statistics.median(during) * 1e3 if during else 0:.2f} ms during,")
-    print(f"   longest during the reload {worst * 1e3:.2f} ms = {worst / median:.1f}x the median (target <= 2x: {'met' if worst <= 2 * median else 'MISSED'})")
+    worst = max(during + retiring)
+    print(
+        f"2. hot reload of {len(store.menu.nodes)} nodes: loaded, validated and pre-rendered in {reload_done - reload_started:.2f} s in a background thread;"
+    )
+    print(f"   {len(during)} requests answered meanwhile. Median request: {median * 1e3:.2f} ms before,")
+    print(
+        f"   {statistics.median(during) * 1e3:.2f} ms during the reload, {statistics.median(retiring) * 1e3:.2f} ms while the old menu is freed."
+    )
+    print(f"   Longest request: {max(during) * 1e3:.2f} ms during the reload, {max(retiring) * 1e3:.2f} ms while freeing the old menu;")
+    print(f"   worst = {worst / median:.1f}x the median request (target <= 2x: {'met' if worst <= 2 * median else 'MISSED'})")
     return worst / median
 
 
@@ -165,7 +175,9 @@ def bench_memory(path: Path, count: int) -> float:
             samples.append(rss_mb())
     elapsed = time.perf_counter() - started
     growth = rss_mb() - start
-    print(f"3. RSS over {count} webhook requests ({count / elapsed:.0f} req/s): {start:.1f} MB -> {rss_mb():.1f} MB, growth {growth:+.1f} MB (target < 5 MB: {'met' if growth < 5 else 'MISSED'})")
+    print(
+        f"3. RSS over {count} webhook requests ({count / elapsed:.0f} req/s): {start:.1f} MB -> {rss_mb():.1f} MB, growth {growth:+.1f} MB (target < 5 MB: {'met' if growth < 5 else 'MISSED'})"
+    )
     print("   RSS every 10%: " + " ".join(f"{s:.1f}" for s in samples))
     return growth
 

@@ -83,11 +83,15 @@ class Renderer:
 
     def menu_request(self, node_id: str, lang: str, silences: int, invalids: int, notice: str | None) -> str:
         """A Redirect back to a node: after silence, or plain navigation."""
-        return self._cached(("menu", node_id, lang, silences, invalids, notice), self._menu_request, node_id, lang, silences, invalids, notice)
+        return self._cached(
+            ("menu", node_id, lang, silences, invalids, notice), self._menu_request, node_id, lang, silences, invalids, notice
+        )
 
     def transfer(self, hotline_id: str, lang: str, node_id: str, tried: tuple[str, ...], reason: str | None = None) -> str:
         """Put the caller through; `reason` names a message said first ("final", "error")."""
-        return self._cached(("transfer", hotline_id, lang, node_id, tried, reason), self._transfer, hotline_id, lang, node_id, tried, reason)
+        return self._cached(
+            ("transfer", hotline_id, lang, node_id, tried, reason), self._transfer, hotline_id, lang, node_id, tried, reason
+        )
 
     # --- public entry points (each returns a TwiML string) ------------------------------
     def entry(self, lang: str | None = None) -> str:
@@ -141,7 +145,9 @@ class Renderer:
     def dial_result(self, hotline_id: str, lang: str, node_id: str, tried: tuple[str, ...], status: str) -> str:
         """After a transfer: goodbye if it connected, else the next hotline, else the numbers."""
         connected = status in DIAL_SUCCESS
-        return self._cached(("dial", hotline_id, lang, node_id, tried, connected), self._dial_result, hotline_id, lang, node_id, tried, connected)
+        return self._cached(
+            ("dial", hotline_id, lang, node_id, tried, connected), self._dial_result, hotline_id, lang, node_id, tried, connected
+        )
 
     def _dial_result(self, hotline_id: str, lang: str, node_id: str, tried: tuple[str, ...], connected: bool) -> str:
         menu = self.menu

@@ -21,9 +21,10 @@ from pathlib import Path
 from .errors import MenuInvalid
 from .model import Menu
 from .render import Renderer
-from .validate import load_menu
+from .validate import load_menu, release_gradually
 
 log = logging.getLogger("ivr.reload")
+RETIRE_AFTER = 20.0  # seconds a replaced menu is kept for requests already holding it (Twilio waits 15 s)
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,9 @@ class MenuStore:
         self._next_check = time.monotonic() + check_interval
         self._lock = threading.Lock()
         self._force = False
+        self._started = False
         self._live = self._load()  # raises MenuInvalid: the server must not start on a bad menu
+        self._started = True
 
     @property
     def menu(self) -> Menu:
@@ -98,11 +101,25 @@ class MenuStore:
                 sys.setswitchinterval(switch)
             if live.renderer.menu.digest != self._live.renderer.menu.digest:
                 log.info("Menu reloaded from %s (sha256 %s)", self.path, live.renderer.menu.digest[:12])
-            self._live = live
+            old, self._live = self._live, live
             self.last_error = None
+            if old.renderer is not live.renderer:
+                self._retire(old.renderer)
             return True
         finally:
             self._lock.release()
+
+    def _retire(self, renderer: Renderer) -> None:
+        """Free a replaced menu gently, after calls still using it have had time to finish."""
+        if not self.background:
+            return  # tests and tools: let it go the ordinary way
+
+        def release() -> None:
+            release_gradually([renderer.__dict__], collect=True)
+
+        timer = threading.Timer(RETIRE_AFTER, release)
+        timer.daemon = True
+        timer.start()
 
     def status(self) -> dict[str, object]:
         live = self._live
@@ -123,7 +140,7 @@ class MenuStore:
         was_enabled = gc.isenabled()
         gc.disable()
         try:
-            live = Live(Renderer(load_menu(self.path)).warm(), signature, time.time())
+            live = Live(Renderer(load_menu(self.path, gentle=self._started)).warm(), signature, time.time())
             gc.freeze()
         finally:
             if was_enabled:
