@@ -193,7 +193,7 @@ def load(
         sys.exit(2)
     scripts = [load_script(p) for p in script_files]
     menu = _load_or_exit(menu_path) if scripts else None
-    report = run_load(http_transport_factory(url), n_calls, max(1, concurrency), scripts=scripts, menu=menu, auth_token=token, seed=seed)
+    report = run_load(http_transport_factory(url), n_calls, max(1, concurrency), scripts=scripts, menu=menu, auth_token=token, seed=seed, think=think)
     click.echo(report.summary())
     if report.errors:
         sys.exit(1)

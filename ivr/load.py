@@ -71,10 +71,15 @@ class LoadReport:
         return "\n".join(lines)
 
 
-def random_call(call: Call, rng: random.Random, max_steps: int = 12) -> None:
-    """A caller who presses random keys, falls silent now and then, and gets random dial outcomes."""
+def random_call(call: Call, rng: random.Random, max_steps: int = 12, think: float = 0.0) -> None:
+    """A caller who presses random keys, falls silent now and then, and gets random dial outcomes.
+
+    `think` is the mean pause (seconds) before each action: a real caller listens first.
+    """
     call.start()
     for _ in range(max_steps):
+        if think:
+            time.sleep(rng.uniform(0.5, 1.5) * think)
         if call.waiting_for == "gather":
             if rng.random() < 0.15:
                 call.silence()
@@ -98,6 +103,7 @@ def run_load(
     auth_token: str | None = None,
     seed: int = 1,
     progress: bool = True,
+    think: float = 0.0,
 ) -> LoadReport:
     report = LoadReport()
     lock = threading.Lock()
@@ -122,7 +128,7 @@ def run_load(
                     if result.failure:
                         error = result.error_kind or "script-failed"
                 else:
-                    random_call(call, rng)
+                    random_call(call, rng, think=think)
             except CallError as err:
                 error = err.kind
             except Exception as err:  # noqa: BLE001 - connection errors and the like, counted by kind
