@@ -174,6 +174,7 @@ def test_calls(files: tuple[str, ...], url: str | None, menu_path: str, token: s
 @TOKEN_OPT
 @click.option("--allow-remote", is_flag=True, help="Allow a target that is not a loopback address.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed for the random callers.")
+@click.option("--think", type=float, default=0.0, show_default=True, help="Mean seconds a random caller listens before each action.")
 def load(
     url: str,
     n_calls: int,
@@ -183,6 +184,7 @@ def load(
     token: str | None,
     allow_remote: bool,
     seed: int,
+    think: float,
 ) -> None:
     """Place many concurrent simulated calls against a running server and report speed and errors."""
     from .load import http_transport_factory, is_loopback, run_load
@@ -193,7 +195,9 @@ def load(
         sys.exit(2)
     scripts = [load_script(p) for p in script_files]
     menu = _load_or_exit(menu_path) if scripts else None
-    report = run_load(http_transport_factory(url), n_calls, max(1, concurrency), scripts=scripts, menu=menu, auth_token=token, seed=seed, think=think)
+    report = run_load(
+        http_transport_factory(url), n_calls, max(1, concurrency), scripts=scripts, menu=menu, auth_token=token, seed=seed, think=think
+    )
     click.echo(report.summary())
     if report.errors:
         sys.exit(1)

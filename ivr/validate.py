@@ -198,18 +198,18 @@ class Checker:
                     "language",
                 )
                 continue
-            text = self.text(item, f"The {lang} text of {what}")
+            text = self.text(item, f"The {lang} version of {what}")
             if text is None:
                 continue
             text = " ".join(text.split())
             if not text:
-                self.error(item.mark, f"The {lang} text of {what} is empty; Twilio cannot speak empty text (error 13520).", "empty")
+                self.error(item.mark, f"The {lang} version of {what} is empty; Twilio cannot speak empty text (error 13520).", "empty")
                 continue
             most = say_limit(self.voices.get(lang, ""))
             if limit and len(text) > most:
                 self.error(
                     item.mark,
-                    f"The {lang} text of {what} has {len(text)} characters; Twilio's <Say> takes at most {most} for this voice. Split it into two sections.",
+                    f"The {lang} version of {what} has {len(text)} characters; Twilio's <Say> takes at most {most} for this voice. Split it into two sections.",
                     "too-long",
                 )
             result[lang] = text
