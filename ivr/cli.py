@@ -17,6 +17,20 @@ FORMAT_OPT = click.option(
 )
 
 
+def _load_or_report(path: str, fmt: str = "text", tail: str = "The line keeps serving the last good menu until they are fixed."):
+    """Load a menu for a command, or print every problem (text or JSON) and exit 1."""
+    try:
+        return load_menu(path)
+    except MenuInvalid as err:
+        if fmt == "json":
+            click.echo(json.dumps({"valid": False, "problems": [p.as_dict() for p in err.problems]}, indent=2))
+        else:
+            for problem in err.problems:
+                click.echo(str(problem))
+            click.echo(f"{len(err.problems)} error(s) in {path}. {tail}")
+        sys.exit(1)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Tools for the Denver trafficking-awareness phone line.
@@ -34,16 +48,7 @@ def validate(path: str, fmt: str) -> None:
 
     Exits 0 and prints a one-line summary when the menu is valid, 1 otherwise.
     """
-    try:
-        menu = load_menu(path)
-    except MenuInvalid as err:
-        if fmt == "json":
-            click.echo(json.dumps({"valid": False, "problems": [p.as_dict() for p in err.problems]}, indent=2))
-        else:
-            for problem in err.problems:
-                click.echo(str(problem))
-            click.echo(f"{len(err.problems)} error(s) in {path}. The line keeps serving the last good menu until they are fixed.")
-        sys.exit(1)
+    menu = _load_or_report(path, fmt)
     summary = f"{path}: valid - {len(menu.nodes)} nodes, languages {', '.join(menu.languages)}, hotlines {', '.join(menu.hotlines)}."
     if fmt == "json":
         click.echo(json.dumps({"valid": True, "problems": [], "summary": summary, "sha256": menu.digest}, indent=2))
@@ -77,14 +82,6 @@ def _transport(url: str | None, menu_path: str, token: str | None):
     return in_process(menu_path, token), token
 
 
-def _load_or_exit(path: str):
-    try:
-        return load_menu(path)
-    except MenuInvalid as err:
-        click.echo(str(err), err=True)
-        sys.exit(1)
-
-
 @main.command()
 @URL_OPT
 @MENU_OPT
@@ -101,7 +98,8 @@ def call(url: str | None, menu_path: str, token: str | None, lang: str | None, t
     from .caller import Call, CallError
     from .terminal import interactive_call
 
-    _load_or_exit(menu_path) if not url else None
+    if not url:
+        _load_or_report(menu_path)
     transport, token = _transport(url, menu_path, token)
     phone = Call(transport, auth_token=token)
     try:
@@ -133,7 +131,7 @@ def test_calls(files: tuple[str, ...], url: str | None, menu_path: str, token: s
     if not paths:
         click.echo("No call scripts given and none in calls/.", err=True)
         sys.exit(1)
-    menu = _load_or_exit(menu_path)
+    menu = _load_or_report(menu_path)
     transport, token = _transport(url, menu_path, token)
     coverage = Coverage()
     failed = 0
@@ -194,7 +192,7 @@ def load(
         click.echo(f"Refusing to load {url}: not a loopback address. Pass --allow-remote if you really mean it.", err=True)
         sys.exit(2)
     scripts = [load_script(p) for p in script_files]
-    menu = _load_or_exit(menu_path) if scripts else None
+    menu = _load_or_report(menu_path) if scripts else None
     report = run_load(
         http_transport_factory(url), n_calls, max(1, concurrency), scripts=scripts, menu=menu, auth_token=token, seed=seed, think=think
     )
@@ -204,19 +202,6 @@ def load(
 
 
 # --- staff: lint, graph, fallback -------------------------------------------------------
-def _load_or_report(path: str, fmt: str):
-    try:
-        return load_menu(path)
-    except MenuInvalid as err:
-        if fmt == "json":
-            click.echo(json.dumps({"valid": False, "problems": [p.as_dict() for p in err.problems]}, indent=2))
-        else:
-            for problem in err.problems:
-                click.echo(str(problem))
-            click.echo(f"{len(err.problems)} error(s): fix these first (python -m ivr validate {path}).")
-        sys.exit(1)
-
-
 @main.command()
 @MENU_ARG
 @FORMAT_OPT
@@ -229,7 +214,7 @@ def lint(path: str, fmt: str, strict: bool) -> None:
     """
     from .lint import lint_menu, reach_table
 
-    menu = _load_or_report(path, fmt)
+    menu = _load_or_report(path, fmt, f"Fix these first: python -m ivr validate {path}")
     warnings, reach = lint_menu(menu)
     if fmt == "json":
         payload = {
