@@ -119,6 +119,7 @@ class Pending:
     element: ET.Element
     url: str  # the document it came from
     rest: list[ET.Element] = field(default_factory=list)
+    digits: str = ""  # keys collected so far by a Gather
 
 
 class Call:
@@ -168,27 +169,33 @@ class Call:
         return self
 
     def press(self, key: str) -> Call:
+        """One key. Like Twilio, keys collect until numDigits is reached or finishOnKey is pressed."""
         gather = self._expect("gather")
         self._event("press", key)
-        element, url, rest = gather.element, gather.url, gather.rest
-        finish = element.get("finishOnKey", "#")
-        digits = "" if key == finish and finish else key
+        element = gather.element
         if self.node:
             self.visits.append((self.node, key))
-        if digits or element.get("actionOnEmptyResult") == "true":
-            self._fetch(self._action(element, url), {"Digits": digits}, element.get("method", "POST"))
-        else:
-            self._run(rest, url)
-        return self
+        finish = element.get("finishOnKey", "#")
+        if finish and key == finish:
+            return self._submit(gather)
+        gather.digits += key
+        wanted = element.get("numDigits", "")
+        if wanted.isdigit() and len(gather.digits) >= int(wanted):
+            return self._submit(gather)
+        return self  # still listening for more keys
 
     def silence(self) -> Call:
+        """Let the Gather time out: keys typed so far are submitted, or Twilio moves on."""
         gather = self._expect("gather")
         self._event("silence")
+        return self._submit(gather)
+
+    def _submit(self, gather: Pending) -> Call:
         element = gather.element
-        if element.get("actionOnEmptyResult") == "true":
-            self._fetch(self._action(element, gather.url), {"Digits": ""}, element.get("method", "POST"))
+        if gather.digits or element.get("actionOnEmptyResult") == "true":
+            self._fetch(self._action(element, gather.url), {"Digits": gather.digits}, element.get("method", "POST"))
         else:
-            self._run(gather.rest, gather.url)
+            self._run(gather.rest, gather.url)  # nothing entered: on to the next verb
         return self
 
     def dial_outcome(self, outcome: str) -> Call:

@@ -212,7 +212,7 @@ def lint(path: str, fmt: str, strict: bool) -> None:
 
     Warnings exit 0 (1 with --strict); validation errors exit 1.
     """
-    from .lint import lint_menu, reach_table
+    from .lint import length_table, lint_menu, reach_table
 
     menu = _load_or_report(path, fmt, f"Fix these first: python -m ivr validate {path}")
     warnings, reach = lint_menu(menu)
@@ -230,6 +230,7 @@ def lint(path: str, fmt: str, strict: bool) -> None:
         for warning in warnings:
             click.echo(str(warning))
         click.echo(f"{len(warnings)} warning(s) in {path}.\n")
+        click.echo(length_table(menu) + "\n")
         click.echo(reach_table(reach))
     if strict and warnings:
         sys.exit(1)

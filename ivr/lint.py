@@ -284,6 +284,22 @@ def lint_menu(menu: m.Menu) -> tuple[list[MenuProblem], list[Reach]]:
     return linter.run(), linter.reach()
 
 
+def length_table(menu: m.Menu) -> str:
+    """Estimated seconds of speech per node and language: the prompt or section, and the whole
+    first visit (greeting, prompt or section, and every choice)."""
+    linter = Linter(menu)
+    codes = list(menu.languages)
+    header = f"  {'node':<22}{'kind':<9}" + "".join(f"{code + ' text':>10}{code + ' all':>9}" for code in codes)
+    lines = ["Spoken length per node (estimated seconds):", header]
+    for node in menu.nodes.values():
+        row = f"  {node.id:<22}{node.kind:<9}"
+        for code in codes:
+            text = " ".join(filter(None, [node.title.get(code, ""), node.prompt.get(code, "")]))
+            row += f"{seconds(text, code):>10.0f}{linter.node_seconds(node.id, code):>9.0f}"
+        lines.append(row)
+    return "\n".join(lines)
+
+
 def reach_table(reach: list[Reach]) -> str:
     lines = [
         "Hotline reach from the start (fewest key presses, estimated seconds at 150 words a minute):",

@@ -138,3 +138,21 @@ def test_signs_requests_against_a_running_production_server(app, live_server):
     with pytest.raises(CallError) as err:
         Call(HttpTransport(url), auth_token="wrong-token").start()
     assert err.value.kind == "http-403"
+
+
+def test_num_digits_and_finish_on_key_collect_keys():
+    app = fake_line(
+        {
+            "voice": twiml(lambda r: (r.gather(action="pin", num_digits=3), r.say("no pin"))),
+            "open": twiml(lambda r: (r.gather(action="pin"), r.say("no pin"))),
+            "pin": lambda: twiml(lambda r: r.say(f"pin {request.form['Digits']}")),
+        }
+    )
+    call = Call(AppTransport(app)).start().press("1").press("2")
+    assert call.waiting_for == "gather"  # two of three digits: still listening
+    call.press("3")
+    assert call.last_heard == "pin 123"
+    call = Call(AppTransport(app)).start("open").press("4").press("2").press("#")
+    assert call.last_heard == "pin 42"  # finishOnKey submits what was typed
+    call = Call(AppTransport(app)).start("open").press("7").silence()
+    assert call.last_heard == "pin 7"  # a timeout submits partial input

@@ -57,6 +57,9 @@ def test_main_menu_lints_clean_with_reach_table():
     assert result.exit_code == 0, result.output
     assert "0 warning(s)" in result.output
     assert "Hotline reach from the start" in result.output
+    assert "Spoken length per node" in result.output
+    what_is_row = next(line for line in result.output.splitlines() if line.strip().startswith("what_is"))
+    assert "content" in what_is_row and all(0 < float(n) < 90 for n in what_is_row.split()[2:])
     warnings, reach = lint_menu(load_menu(MAIN_MENU))
     table = {(r.hotline, r.language): r for r in reach}
     assert set(table) == {("national", "en"), ("national", "es"), ("coneht", "en"), ("coneht", "es")}
