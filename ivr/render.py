@@ -9,7 +9,6 @@ makes answers cacheable).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
 from twilio.twiml.voice_response import Gather, VoiceResponse
@@ -32,16 +31,6 @@ def url(route: str, **params: object) -> str:
     percent-encoding, which keeps the signed URL byte-for-byte the one Twilio requests.
     """
     return f"{route}?{urlencode(params, doseq=True)}"
-
-
-@dataclass(frozen=True)
-class CallState:
-    """Where a call is, as carried in our URLs."""
-
-    node: str
-    lang: str
-    silences: int = 0
-    invalids: int = 0
 
 
 class Renderer:
