@@ -34,18 +34,23 @@ def test_production_with_password_asks_for_it_and_signs_calls():
     state = client.post("/simulator/api/call", json={"lang": "es"}, headers=basic("s3cret")).get_json()
     assert state["node"] == "welcome" and state["waiting_for"] == "gather"  # the signed webhooks answered
     assert state["events"][0]["language"] == "es-US"
-    after = client.post("/simulator/api/act", json={"id": state["id"], "action": "press", "value": "1"}, headers=basic("s3cret")).get_json()
+    after = client.post("/simulator/api/call", json={"lang": "es", "actions": [["press", "1"]]}, headers=basic("s3cret")).get_json()
     assert after["waiting_for"] == "dial" and after["dialled"] == "+18883737888"
+    assert after["events"][0] == {"kind": "press", "text": "1", "language": "", "voice": "", "node": "welcome"}
 
 
-def test_api_rejects_bad_actions():
-    app = create_app({"IVR_MENU": str(MAIN_MENU), "TWILIO_AUTH_TOKEN": ""})
-    client = app.test_client()
-    state = client.post("/simulator/api/call", json={}).get_json()
-    assert client.post("/simulator/api/act", json={"id": "nope", "action": "press", "value": "1"}).status_code == 404
-    assert client.post("/simulator/api/act", json={"id": state["id"], "action": "press", "value": "12"}).status_code == 400
-    assert client.post("/simulator/api/act", json={"id": state["id"], "action": "dial", "value": "busy"}).status_code == 409
-    assert client.post("/simulator/api/act", json={"id": state["id"], "action": "launch"}).status_code == 400
+def test_api_is_stateless_and_rejects_bad_actions():
+    first = create_app({"IVR_MENU": str(MAIN_MENU), "TWILIO_AUTH_TOKEN": ""})
+    second = create_app({"IVR_MENU": str(MAIN_MENU), "TWILIO_AUTH_TOKEN": ""})  # another worker
+    first.test_client().post("/simulator/api/call", json={})
+    state = second.test_client().post("/simulator/api/call", json={"actions": [["press", "3"], ["press", "1"], ["silence", ""]]}).get_json()
+    assert state["node"] == "what_is" and state["events"][0]["kind"] == "silence"
+    client = first.test_client()
+    assert client.post("/simulator/api/call", json={"actions": [["press", "12"]]}).status_code == 400
+    assert client.post("/simulator/api/call", json={"actions": [["dial", "busy"]]}).status_code == 409
+    assert client.post("/simulator/api/call", json={"actions": [["launch", ""]]}).status_code == 400
+    assert client.post("/simulator/api/call", json={"actions": "press"}).status_code == 400
+    assert client.post("/simulator/api/call", json={"actions": [["silence", ""]] * 500}).status_code == 400
 
 
 def test_recordings_are_passed_to_the_page(menu_dir):
@@ -54,8 +59,7 @@ def test_recordings_are_passed_to_the_page(menu_dir):
     (menu_dir / "audio" / "learn-en.wav").write_bytes(b"RIFF....WAVE")
     app = create_app({"IVR_MENU": str(menu), "TWILIO_AUTH_TOKEN": ""})
     client = app.test_client()
-    state = client.post("/simulator/api/call", json={}).get_json()
-    after = client.post("/simulator/api/act", json={"id": state["id"], "action": "press", "value": "3"}).get_json()
+    after = client.post("/simulator/api/call", json={"actions": [["press", "3"]]}).get_json()
     plays = [e for e in after["events"] if e["kind"] == "play"]
     assert plays == [{"kind": "play", "text": "audio/learn-en.wav", "language": "", "voice": "", "node": "welcome"}]
     assert client.get("/" + plays[0]["text"]).data == b"RIFF....WAVE"
