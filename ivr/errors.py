@@ -21,6 +21,7 @@ class MenuProblem:
     severity: str = "error"
     code: str = field(default="invalid", compare=False)
     snippet: str = field(default="", compare=False)
+    node: str = field(default="", compare=False)  # the node a lint warning is about, for the diagram
 
     def __str__(self) -> str:
         text = f"{self.file}:{self.line}:{self.column}: {self.severity}: {self.message}"

@@ -57,10 +57,8 @@ def _global_keys(menu: m.Menu) -> dict[str, m.Action]:
 def _warnings_by_node(menu: m.Menu, warnings: list[MenuProblem]) -> dict[str, list[str]]:
     result: dict[str, list[str]] = {}
     for warning in warnings:
-        for node in menu.nodes.values():
-            if f"'{node.id}'" in warning.message:
-                result.setdefault(node.id, []).append(warning.message)
-                break
+        if warning.node in menu.nodes:
+            result.setdefault(warning.node, []).append(warning.message)
     return result
 
 

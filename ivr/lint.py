@@ -42,9 +42,11 @@ class Linter:
         self.renderer = Renderer(menu)
         self.warnings: list[MenuProblem] = []
 
-    def warn(self, where: m.Location | None, message: str, code: str) -> None:
+    def warn(self, node: m.Node, where: m.Location | None, message: str, code: str) -> None:
+        """A warning about `node`, at `where` in the file (the node itself when unknown)."""
+        where = where or node.where
         file, line, column = (where.file, where.line, where.column) if where else (self.menu.path, 1, 1)
-        self.warnings.append(MenuProblem(file, line, column, message, "warning", code))
+        self.warnings.append(MenuProblem(file, line, column, message, "warning", code, node=node.id))
 
     # --- speech, as rendered ------------------------------------------------------------
     def said(self, node_id: str, lang: str) -> list[tuple[str, str]]:
@@ -109,6 +111,7 @@ class Linter:
         for node in menu.nodes.values():
             if node.id not in reached:
                 self.warn(
+                    node,
                     node.where,
                     f"No caller can reach node '{node.id}': no key on any menu leads to it. Add an option with 'goto: {node.id}', or delete the node.",
                     "unreachable",
@@ -116,6 +119,7 @@ class Linter:
         for node in menu.nodes.values():
             if not self.can_reach_help(node):
                 self.warn(
+                    node,
                     node.where,
                     f"From node '{node.id}' a caller can reach neither a hotline nor a way back. Bind '0' to a transfer or give it a way back.",
                     "dead-end",
@@ -145,6 +149,7 @@ class Linter:
                 switch = {lang.switch_key for lang in self.menu.languages.values()}
                 if key is not None and key not in node.keys and key not in switch:
                     self.warn(
+                        node,
                         node.text_at.get(code, node.where),
                         f"The {code} text of node '{node.id}' says \"{match.group(0).strip()}\", but key {key} does nothing on this node. Fix the text or add an option for key {key}.",
                         "unbound-key",
@@ -155,6 +160,7 @@ class Linter:
             mentioned = any(self._mentions(text, key, self.menu.languages[code]) for code, text in node.prompt.items())
             if not mentioned:
                 self.warn(
+                    node,
                     option.where or node.where,
                     f"Key {key} works on node '{node.id}' but is never announced and no prompt mentions it. Remove 'announce: false' or mention the key in the prompt.",
                     "silent-key",
@@ -167,6 +173,7 @@ class Linter:
     def check_size(self, node: m.Node) -> None:
         if len(node.options) > MAX_OPTIONS:
             self.warn(
+                node,
                 node.where,
                 f"Node '{node.id}' has {len(node.options)} options; callers remember at most {MAX_OPTIONS}. Split it into two menus.",
                 "too-many-options",
@@ -179,6 +186,7 @@ class Linter:
             if spoken > limit:
                 kind = "section" if node.kind == m.CONTENT else "prompt"
                 self.warn(
+                    node,
                     node.text_at.get(code, node.where),
                     f"The {code} {kind} of node '{node.id}' takes about {spoken:.0f} seconds to say (over {limit}). Shorten it or split it.",
                     "too-long",
@@ -193,6 +201,7 @@ class Linter:
                 for code_b, b in values[i + 1 :]:
                     if a == b:
                         self.warn(
+                            node,
                             where.get(code_b, node.where),
                             f"The {code_b} {what} of node '{node.id}' is the same as the {code_a} one; it probably still needs translating.",
                             "untranslated",
@@ -205,6 +214,7 @@ class Linter:
             path = Path(self.menu.audio_dir) / name
             if not path.is_file():
                 self.warn(
+                    node,
                     where,
                     f"Recording '{name}' for node '{node.id}' ({code}) is not in {self.menu.audio_dir}; callers hear the text spoken instead. Add the file or remove the line.",
                     "audio-missing",
@@ -213,12 +223,13 @@ class Linter:
             try:
                 length = duration(path)
             except AudioProblem as err:
-                self.warn(where, f"Recording '{name}' for node '{node.id}' {err}. Export it as WAV or MP3.", "audio-bad")
+                self.warn(node, where, f"Recording '{name}' for node '{node.id}' {err}. Export it as WAV or MP3.", "audio-bad")
                 continue
             text = " ".join(filter(None, [node.title.get(code, ""), node.prompt.get(code, "")]))
             expected = seconds(text, code)
             if expected and not (AUDIO_RATIO[0] <= length / expected <= AUDIO_RATIO[1]):
                 self.warn(
+                    node,
                     where,
                     f"Recording '{name}' for node '{node.id}' lasts {length:.1f} s but its {code} text takes about {expected:.0f} s to say; is it the right recording?",
                     "audio-length",
@@ -227,6 +238,7 @@ class Linter:
             for code in self.menu.languages:
                 if code not in declared:
                     self.warn(
+                        node,
                         node.where,
                         f"Node '{node.id}' has a recording in {', '.join(declared)} but not in {code}; {code} callers hear the synthetic voice instead.",
                         "audio-one-language",
@@ -242,6 +254,7 @@ class Linter:
             spoken = self.seconds_until(start.id, code, sentences[0][1])
             if spoken > MAX_FIRST_CHOICE_SECONDS:
                 self.warn(
+                    start,
                     start.where,
                     f"A {code} caller waits about {spoken:.0f} seconds before the first choice (over {MAX_FIRST_CHOICE_SECONDS}). Shorten the greeting or the start prompt.",
                     "slow-start",
