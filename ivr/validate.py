@@ -493,11 +493,9 @@ class MenuBuilder:
         if "final" in fields:
             final = self.action_of(fields["final"], f"{what}.final", allow=(m.TRANSFER,))
         if base is None:
-            # Default final action: the first hotline listed (the one staff put first for a reason).
-            final = final or m.Action(m.TRANSFER, self.hotline_ids[0] if self.hotline_ids else "")
-            return m.Retry(
-                timeout or DEFAULT_RETRY["timeout"], silences or DEFAULT_RETRY["silences"], invalid or DEFAULT_RETRY["invalid"], final
-            )
+            # Menu-wide defaults; the final action defaults to the first hotline listed.
+            default_final = m.Action(m.TRANSFER, self.hotline_ids[0] if self.hotline_ids else "")
+            base = m.Retry(DEFAULT_RETRY["timeout"], DEFAULT_RETRY["silences"], DEFAULT_RETRY["invalid"], default_final)
         return m.Retry(timeout or base.timeout, silences or base.silence_limit, invalid or base.invalid_limit, final or base.final)
 
     # --- keys and actions ----------------------------------------------------------------
