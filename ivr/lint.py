@@ -145,7 +145,7 @@ class Linter:
             names = {name.lower(): key for key, name in language.key_names.items()}
             for match in PRESS.finditer(text):
                 word = match.group(1).lower().strip(".,;")
-                key = word if word in "0123456789*#" and len(word) == 1 else names.get(word)
+                key = word if word in m.PHONE_KEYS else names.get(word)
                 switch = {lang.switch_key for lang in self.menu.languages.values()}
                 if key is not None and key not in node.keys and key not in switch:
                     self.warn(

@@ -20,6 +20,9 @@ NEXT = "next"
 LANGUAGE = "language"
 ACTIONS = (GOTO, TRANSFER, BACK, REPEAT, NEXT, LANGUAGE)
 
+# The keys of a phone keypad: the only things a menu can bind.
+PHONE_KEYS = frozenset("0123456789*#")
+
 MENU = "menu"
 CONTENT = "content"
 

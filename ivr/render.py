@@ -45,6 +45,7 @@ class Renderer:
         self._cache: dict[tuple, str] = {}
         self._cache_size = cache_size
 
+    # --- answers (each a TwiML string, cached) ---------------------------------------------
     def _cached(self, key: tuple, build, *args) -> str:  # noqa: ANN001 - a render method
         xml = self._cache.get(key)
         if xml is None:
@@ -67,7 +68,12 @@ class Renderer:
         return self._cached(("node", node_id, lang, silences, invalids, notice), self._node, node_id, lang, silences, invalids, notice)
 
     def choose(self, node_id: str, lang: str, silences: int, invalids: int, digits: str) -> str:
-        """The caller pressed something (or nothing, if Twilio posts an empty result)."""
+        """The caller pressed something (or nothing, if Twilio posts an empty result).
+
+        Anything but one phone key is just "a wrong key", so odd input cannot crowd the cache.
+        """
+        if digits and digits not in m.PHONE_KEYS:
+            digits = "?"
         return self._cached(("choose", node_id, lang, silences, invalids, digits), self._choose, node_id, lang, silences, invalids, digits)
 
     def menu_request(self, node_id: str, lang: str, silences: int, invalids: int, notice: str | None) -> str:
@@ -82,7 +88,6 @@ class Renderer:
             ("transfer", hotline_id, lang, node_id, tried, reason), self._transfer, hotline_id, lang, node_id, tried, reason
         )
 
-    # --- public entry points (each returns a TwiML string) ------------------------------
     def entry(self, lang: str | None = None) -> str:
         return self.node(self.menu.start, self.menu.language(lang).code)
 

@@ -24,7 +24,6 @@ from .errors import MenuInvalid, MenuProblem
 from .source import BOOL, FLOAT, INT, NULL, Map, Mark, Scalar, Seq, Value, parse
 from .speech import say_limit
 
-KEYS = tuple("0123456789*#")
 NEXT_KEY = "1"
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 EMERGENCY = {"911", "933", "112", "999", "000", "110", "119", "118", "100", "101", "102", "108"}
@@ -179,7 +178,7 @@ class Checker:
             self.error(value.mark, f'{what} must be quoted so YAML keeps it as a key: write "{value.text}", not {value.text}.', "unquoted")
             return None
         key = self.text(value, what)
-        if key is not None and key not in KEYS:
+        if key is not None and key not in m.PHONE_KEYS:
             self.error(value.mark, f"{what} '{key}' is not a phone key; use one of 0-9, * or #.", "type")  # type: ignore[union-attr]
             return None
         return key
@@ -354,7 +353,7 @@ class MenuBuilder:
             names_block = c.mapping(fields.get("key_names"), f"languages.{code}.key_names")
             if names_block is not None:
                 for k, v in names_block.entries.items():
-                    if k not in KEYS:
+                    if k not in m.PHONE_KEYS:
                         c.error(names_block.keys[k].mark, f"'{k}' in key_names is not a phone key; use one of 0-9, * or #.", "type")
                     name = c.text(v, f"The name of key {k}")
                     if name:

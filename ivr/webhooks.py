@@ -70,8 +70,7 @@ def menu() -> Response:
 
 @bp.post("/choose")
 def choose() -> Response:
-    digits = request.form.get("Digits", "")
-    digits = digits if len(digits) == 1 else ("?" if digits else "")  # we only ever ask for one key
+    digits = request.form.get("Digits", "")[:MAX_PARAM]
     if log.isEnabledFor(logging.DEBUG):
         log.debug("call %s at %s pressed %s", call_id(), arg("node"), digits or "nothing")
     return twiml(store().renderer.choose(arg("node"), arg("lang"), count("s"), count("i"), digits))
