@@ -79,9 +79,6 @@ class MenuStore:
 
     def check(self) -> bool:
         """Reload if the file changed (or a reload was requested). Returns True if a new menu is live."""
-        if not self.path.is_file():
-            self._fail(f"{self.path}: the menu file is missing; still serving the last good menu.")
-            return False
         signature = self._signature()
         if signature == self._live.signature and not self._force:
             return False
@@ -89,13 +86,15 @@ class MenuStore:
             return False  # another thread is already loading; keep answering with the live menu
         try:
             self._force = False
+            if not self.path.is_file():
+                self._refuse(signature, f"{self.path}: the menu file is missing; still serving the last good menu.")
+                return False
             switch = sys.getswitchinterval()
             sys.setswitchinterval(min(switch, 0.0005))  # keep answering calls while we parse
             try:
                 live = self._load()
             except MenuInvalid as err:
-                self._live = Live(self._live.renderer, signature, self._live.loaded_at)  # don't retry until it changes again
-                self._fail(f"Menu reload refused; still serving the last good menu.\n{err}")
+                self._refuse(signature, f"Menu reload refused; still serving the last good menu.\n{err}")
                 return False
             finally:
                 sys.setswitchinterval(switch)
@@ -155,6 +154,8 @@ class MenuStore:
             return (0, 0)
         return (stat.st_mtime_ns, stat.st_size)
 
-    def _fail(self, message: str) -> None:
+    def _refuse(self, signature: tuple[int, int], message: str) -> None:
+        """Keep the live menu, say why once, and wait for the file to change again."""
+        self._live = Live(self._live.renderer, signature, self._live.loaded_at)
         self.last_error = message
         log.error("%s", message)

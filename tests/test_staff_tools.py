@@ -322,3 +322,17 @@ def test_sighup_forces_a_reload(menu_dir):
     os.kill(os.getpid(), signal.SIGHUP)
     settled(app, path)
     assert "Pick a topic." in call_on(app).press("3").last_heard
+
+
+def test_missing_file_keeps_the_menu_and_is_logged_once(reloading, caplog):
+    app, path = reloading
+    store = app.extensions["ivr_store"]
+    store.background = False  # check inside the request, so every request would check
+    path.unlink()
+    with caplog.at_level(logging.ERROR, logger="ivr.reload"):
+        for _ in range(5):
+            assert "Choose a topic." in call_on(app).press("3").last_heard
+    assert caplog.text.count("the menu file is missing") == 1
+    assert app.test_client().get("/healthz").get_json()["status"] == "degraded"
+    path.write_text(BASE, encoding="utf-8")
+    assert settled(app, path)["status"] == "ok"
