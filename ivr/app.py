@@ -46,6 +46,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         app.config["IVR_MENU"], check_interval=app.config["IVR_RELOAD_INTERVAL"], background=app.config["IVR_RELOAD_BACKGROUND"]
     )
     app.extensions["ivr_store"] = store
+    app.wsgi_app = store.pacer.wrap(app.wsgi_app)  # type: ignore[method-assign]
 
     token = app.config["TWILIO_AUTH_TOKEN"]
     if token:

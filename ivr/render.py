@@ -14,6 +14,7 @@ from urllib.parse import quote, urlencode
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from . import model as m
+from .pacing import paced
 from .speech import spoken_number
 
 DIAL_TIMEOUT = 28  # seconds of ringing before we try the other hotline
@@ -57,7 +58,9 @@ class Renderer:
 
     def warm(self) -> Renderer:
         """Render every node's first visit in every language now, so that a webhook is a lookup."""
-        self._first = {(node_id, code): self._node(node_id, code) for node_id in self.menu.nodes for code in self.menu.languages}
+        self._first = {
+            (node_id, code): self._node(node_id, code) for node_id in paced(self.menu.nodes, every=1) for code in self.menu.languages
+        }
         return self
 
     def node(self, node_id: str, lang: str, silences: int = 0, invalids: int = 0, notice: str | None = None) -> str:

@@ -3,8 +3,10 @@
 The server holds one `Renderer` (one frozen menu) at a time. A request checks
 the file's mtime at most once a second; SIGHUP forces a check. A changed file is
 loaded, validated and pre-rendered in a background thread while requests keep
-being answered from the live menu, then swapped in with a single assignment. An
-invalid file is never served: the last good menu stays live and the error is logged.
+being answered from the live menu, then swapped in with a single assignment. That
+thread is paced (see `pacing`): it works in the gaps between requests, so a reload
+of even a huge menu does not slow the calls in progress. An invalid file is never
+served: the last good menu stays live and the error is logged.
 """
 
 from __future__ import annotations
@@ -12,14 +14,15 @@ from __future__ import annotations
 import gc
 import logging
 import os
-import sys
 import threading
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import MenuInvalid
 from .model import Menu
+from .pacing import Pacer
 from .render import Renderer
 from .validate import load_menu, release_gradually
 
@@ -44,6 +47,7 @@ class MenuStore:
         self._lock = threading.Lock()
         self._force = False
         self._started = False
+        self.pacer = Pacer()  # create_app counts requests through it; reloads give way to them
         self._live = self._load()  # raises MenuInvalid: the server must not start on a bad menu
         self._started = True
 
@@ -89,15 +93,13 @@ class MenuStore:
             if not self.path.is_file():
                 self._refuse(signature, f"{self.path}: the menu file is missing; still serving the last good menu.")
                 return False
-            switch = sys.getswitchinterval()
-            sys.setswitchinterval(min(switch, 0.0005))  # keep answering calls while we parse
             try:
-                live = self._load()
+                # Inline checks (background=False) run inside a request: nothing to give way to.
+                with self.pacer.background() if self.background else nullcontext():
+                    live = self._load()
             except MenuInvalid as err:
                 self._refuse(signature, f"Menu reload refused; still serving the last good menu.\n{err}")
                 return False
-            finally:
-                sys.setswitchinterval(switch)
             if live.renderer.menu.digest != self._live.renderer.menu.digest:
                 log.info("Menu reloaded from %s (sha256 %s)", self.path, live.renderer.menu.digest[:12])
             old, self._live = self._live, live
@@ -113,8 +115,12 @@ class MenuStore:
         if not self.background:
             return  # tests and tools: let it go the ordinary way
 
+        last_reference = [renderer]  # release_gradually takes apart only what nobody else holds
+        del renderer
+
         def release() -> None:
-            release_gradually([renderer.__dict__], collect=True)
+            with self.pacer.background():
+                release_gradually(last_reference, collect=True)
 
         timer = threading.Timer(RETIRE_AFTER, release)
         timer.daemon = True

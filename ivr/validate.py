@@ -13,7 +13,7 @@ import hashlib
 import os
 import re
 import string
-import time
+import sys
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -21,10 +21,12 @@ from types import MappingProxyType
 
 from . import model as m
 from .errors import MenuInvalid, MenuProblem
+from .pacing import give_way, paced
 from .source import BOOL, FLOAT, INT, NULL, Map, Mark, Scalar, Seq, Value, parse
 from .speech import say_limit
 
 NEXT_KEY = "1"
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 EMERGENCY = {"911", "933", "112", "999", "000", "110", "119", "118", "100", "101", "102", "108"}
 LANG_CODE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
@@ -262,11 +264,13 @@ class MenuBuilder:
         greeting = c.translations(top.get("greeting"), "greeting")
         hotlines = self.hotlines(top.get("hotlines"))
         messages = self.messages(top.get("messages"))
+        give_way()
         self.audio_root = (self.base_dir / (c.text(top.get("audio_dir"), "audio_dir") or "../audio")).resolve()
 
         nodes_block = c.mapping(top.get("nodes"), "nodes")
         self.node_ids = list(nodes_block.entries) if nodes_block else []
         self.node_set = set(self.node_ids)
+        give_way()
         start = c.ident(top.get("start"), "start")
         if start is not None and nodes_block is not None and start not in nodes_block.entries:
             c.error(
@@ -287,7 +291,7 @@ class MenuBuilder:
 
         nodes: dict[str, m.Node] = {}
         if nodes_block is not None:
-            for node_id, raw in nodes_block.entries.items():
+            for node_id, raw in paced(nodes_block.entries.items(), every=4):
                 key_mark = nodes_block.keys[node_id].mark
                 if not ID.match(node_id):
                     c.error(key_mark, f"Node name '{node_id}' must start with a letter and use only letters, digits, '_' or '-'.", "type")
@@ -295,9 +299,11 @@ class MenuBuilder:
                 node = self.node(node_id, raw, retry, global_keys, languages)
                 if node is not None:
                     nodes[node_id] = node
-        for check in self.pending_refs:
-            check()
-        self.pending_refs.clear()  # the closures refer back to self: break the cycle so the parsed tree is freed at once
+        # The closures refer back to self and the parsed tree: drop each once it has run, which
+        # breaks the cycle and frees them one at a time rather than all at once.
+        pending, self.pending_refs = self.pending_refs[::-1], []
+        for _ in paced(range(len(pending))):
+            pending.pop()()  # in the order they were made; each freed as soon as it has run
         if c.problems:
             return None
         nodes = self.with_parents(nodes, start)  # type: ignore[arg-type]
@@ -789,7 +795,11 @@ class MenuBuilder:
         parents: dict[str, str] = {}
         queue = deque([start])
         seen = {start}
+        visited = 0
         while queue:
+            visited += 1
+            if visited % 64 == 0:
+                give_way()
             current = queue.popleft()
             node = nodes[current]
             targets = [o.action.target for o in node.options if o.action.kind == m.GOTO]
@@ -801,7 +811,8 @@ class MenuBuilder:
                     parents[target] = current if node.kind == m.MENU else parents.get(current, current)
                     queue.append(target)
         result = {}
-        for node_id, node in nodes.items():
+        for node_id in paced(list(nodes), every=16):
+            node = nodes.pop(node_id)  # each draft goes as its replacement is made, not all at once at the end
             parent = node.parent or parents.get(node_id)
             result[node_id] = m.Node(**{**node.__dict__, "parent": parent})
         return result
@@ -835,26 +846,34 @@ def load_menu_text(raw: bytes, name: str, base_dir: Path, *, gentle: bool = Fals
 
 
 def _load_menu_text(raw: bytes, name: str, base_dir: Path, gentle: bool) -> m.Menu:
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        line = raw[: err.start].count(b"\n") + 1
-        raise MenuInvalid(
-            [MenuProblem(name, line, 1, "This line is not valid UTF-8 text; save the file as UTF-8.", code="encoding")]
-        ) from None
-    root, problems = parse(text, name)
+    if raw.startswith(UTF16_BOMS):
+        _check_utf8(raw, name)  # libyaml would read UTF-16 happily; staff tools and diffs would not
+    root, problems = parse(raw, name)
     if root is None:
+        _check_utf8(raw, name)  # a clearer message than libyaml's "invalid leading UTF-8 octet"
         raise MenuInvalid(problems)
+    give_way()
     builder = MenuBuilder(name, root, hashlib.sha256(raw).hexdigest(), base_dir)
     menu = builder.build()
     problems += builder.c.problems
     if gentle:
         builder.root = None
-        release_gradually([root])
+        stack = [root]
         del root
+        release_gradually(stack)
     if problems or menu is None:
         raise MenuInvalid(problems or [MenuProblem(name, 1, 1, "The menu could not be built.")])
     return menu
+
+
+def _check_utf8(raw: bytes, name: str) -> None:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise MenuInvalid(
+            [MenuProblem(name, line, 1, "This line is not valid UTF-8 text; save the file as UTF-8.", code="encoding")]
+        ) from None
 
 
 def release_gradually(stack: list, collect: bool = False) -> None:
@@ -862,26 +881,33 @@ def release_gradually(stack: list, collect: bool = False) -> None:
 
     Dropping the last reference to a big tree frees it in one uninterruptible cascade
     (tens of milliseconds for a 10,000-node menu) that stalls every other thread; taking
-    it apart from the top frees it in small steps instead.
+    it apart from the top frees it in small steps, with safe points between them.
+
+    Only what nobody else holds is taken apart (a container still referenced elsewhere is
+    just let go), so pass the stack the last references: `stack = [tree]; del tree`.
     """
     steps = 0
     while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            while item:
-                stack.append(item.popitem()[1])
-        elif isinstance(item, (list, tuple)):
-            stack.extend(item)
-        elif isinstance(item, MappingProxyType):
-            stack.extend(gc.get_referents(item))
-        elif hasattr(item, "__dict__"):
-            stack.append(item.__dict__)
-        steps += 1
-        if steps % 2000 == 0:
-            if collect:
-                gc.collect(0)  # free any cycles among what we let go now, in small passes
-            time.sleep(0)  # let a waiting request thread run
+        item = stack[-1]
+        alone = sys.getrefcount(item) <= 3  # the stack, `item`, and getrefcount's argument
+        if alone and isinstance(item, dict) and item:
+            stack.append(item.popitem()[1])  # one child per step; the emptied dict goes last
+        elif alone and isinstance(item, list) and item:
+            stack.append(item.pop())
+        else:
+            stack.pop()
+            if alone and isinstance(item, tuple):
+                stack.append(list(item))
+            elif alone and isinstance(item, MappingProxyType):
+                stack.extend(gc.get_referents(item))
+            elif alone and hasattr(item, "__dict__") and not isinstance(item, type):
+                stack.append(item.__dict__)
         del item
+        steps += 1
+        if steps % 256 == 0:
+            if collect and steps % 8192 == 0:
+                gc.collect(0)  # free any cycles among what we let go now, in small passes
+            give_way()
 
 
 def _display(path: Path) -> str:

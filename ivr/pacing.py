@@ -1,0 +1,118 @@
+"""Background work that gives way to calls in progress.
+
+Reloading a big menu is seconds of pure-Python work (parse, validate, pre-render, and
+later freeing the old menu) in a thread of the serving process. Threads share one
+interpreter lock, so a request arriving meanwhile would share the CPU with the reload
+and take several times longer. Instead the long loops call `give_way()` every few
+dozen microseconds of work; inside a reload thread that waits while any request is
+being answered, so the reload runs in the gaps between webhooks and a request is
+delayed by at most one short slice. Anywhere else (the CLI, tests, the first load at
+start-up) `give_way()` does nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+_ACTIVE: ContextVar[Pacer | None] = ContextVar("ivr_pacer", default=None)
+SWITCH_INTERVAL = 0.0001  # while paced work runs, a woken request thread gets the interpreter within 0.1 ms
+
+
+def give_way() -> None:
+    """A safe point in a long loop: yield to calls in progress if this thread's work is paced."""
+    pacer = _ACTIVE.get()
+    if pacer is not None:
+        pacer.give_way()
+
+
+def paced(items: Iterable[T], every: int = 64) -> Iterator[T]:
+    """`items`, with a safe point every `every` items (unwrapped when nothing is paced)."""
+    if _ACTIVE.get() is None:
+        return iter(items)
+    return _with_safe_points(items, every)
+
+
+def _with_safe_points(items: Iterable[T], every: int) -> Iterator[T]:
+    for n, item in enumerate(items, 1):
+        yield item
+        if n % every == 0:
+            give_way()
+
+
+class Pacer:
+    """Counts requests in progress; lets background work wait for them to finish.
+
+    At a safe point, background work carries straight on while the server is idle; while a
+    request is being answered it rests `REST` times as long as its last slice took, so it
+    never takes more than 1/(REST+1) of the interpreter from calls, and a request is held
+    up by one slice at most. It still advances (slowly) on a server that is never idle.
+    """
+
+    REST = 4
+
+    def __init__(self, max_wait: float = 0.005):
+        self.max_wait = max_wait
+        self.in_progress = 0
+        self._count_lock = threading.Lock()
+        self._switch_lock = threading.Lock()
+        self._running = 0
+        self._saved_switch = sys.getswitchinterval()
+        # For benchmarks: the longest stretch of background work between two safe points.
+        self.longest_slice = 0.0
+        self._slice_started = 0.0
+
+    # --- the request side ----------------------------------------------------------------
+    def wrap(self, wsgi_app: Callable[..., Any]) -> Callable[..., Any]:
+        """WSGI middleware: counts a request as in progress while the app answers it."""
+
+        def counted(environ: dict, start_response: Callable[..., Any]) -> Any:
+            with self._count_lock:
+                self.in_progress += 1
+            try:
+                return wsgi_app(environ, start_response)
+            finally:
+                with self._count_lock:
+                    self.in_progress -= 1
+
+        return counted
+
+    # --- the background side -------------------------------------------------------------
+    @property
+    def working(self) -> bool:
+        """True while paced background work is running (for /healthz-style checks and benchmarks)."""
+        return self._running > 0
+
+    @contextmanager
+    def background(self) -> Iterator[None]:
+        """Run the block as paced work: its safe points wait for requests to finish."""
+        token = _ACTIVE.set(self)
+        with self._switch_lock:
+            if self._running == 0:
+                self._saved_switch = sys.getswitchinterval()
+                sys.setswitchinterval(min(self._saved_switch, SWITCH_INTERVAL))
+            self._running += 1
+        self._slice_started = time.perf_counter()
+        try:
+            yield
+        finally:
+            _ACTIVE.reset(token)
+            with self._switch_lock:
+                self._running -= 1
+                if self._running == 0:
+                    sys.setswitchinterval(self._saved_switch)
+
+    def give_way(self) -> None:
+        worked = time.perf_counter() - self._slice_started
+        self.longest_slice = max(self.longest_slice, worked)
+        if self.in_progress:
+            time.sleep(min(self.max_wait, max(self.REST * worked, 0.0002)))
+        else:
+            time.sleep(0)  # hand the interpreter to a request thread that has just woken, if any
+        self._slice_started = time.perf_counter()
