@@ -16,7 +16,6 @@ import argparse
 import os
 import random
 import shutil
-import statistics
 import sys
 import tempfile
 import threading
@@ -180,7 +179,9 @@ def bench_reload(path: Path) -> bool:
         f"loaded, validated and pre-rendered in {reload_seconds:.1f} s in a paced background thread"
     )
     print(f"   (longest stretch of reload work between two safe points: {store.pacer.longest_slice * 1e3:.2f} ms)")
-    print(f"   {'ms per request':<24}{'requests':>9}{'p50':>8}{'p99':>8}{'p99.9':>8}{'max':>8}   stall at p99.9 (target <= {one_request * 1e3:.2f} ms)")
+    print(
+        f"   {'ms per request':<24}{'requests':>9}{'p50':>8}{'p99':>8}{'p99.9':>8}{'max':>8}   stall at p99.9 (target <= {one_request * 1e3:.2f} ms)"
+    )
     met = True
     for label, values in rows:
         q = percentiles(values)

@@ -21,15 +21,17 @@ from contextvars import ContextVar
 from typing import Any, TypeVar
 
 T = TypeVar("T")
-_ACTIVE: ContextVar[Pacer | None] = ContextVar("ivr_pacer", default=None)
+_ACTIVE: ContextVar[_Job | None] = ContextVar("ivr_paced_job", default=None)
 SWITCH_INTERVAL = 0.0001  # while paced work runs, a woken request thread gets the interpreter within 0.1 ms
+CONTENDED = 0.00002  # a slice that took this much longer than its own CPU time was interrupted by another thread
+MIN_REST = 0.0005
 
 
 def give_way() -> None:
     """A safe point in a long loop: yield to calls in progress if this thread's work is paced."""
-    pacer = _ACTIVE.get()
-    if pacer is not None:
-        pacer.give_way()
+    job = _ACTIVE.get()
+    if job is not None:
+        job.give_way()
 
 
 def paced(items: Iterable[T], every: int = 64) -> Iterator[T]:
@@ -64,9 +66,8 @@ class Pacer:
         self._switch_lock = threading.Lock()
         self._running = 0
         self._saved_switch = sys.getswitchinterval()
-        # For benchmarks: the longest stretch of background work between two safe points.
+        # For benchmarks: the most CPU time background work spent between two safe points.
         self.longest_slice = 0.0
-        self._slice_started = 0.0
 
     # --- the request side ----------------------------------------------------------------
     def wrap(self, wsgi_app: Callable[..., Any]) -> Callable[..., Any]:
@@ -91,14 +92,13 @@ class Pacer:
 
     @contextmanager
     def background(self) -> Iterator[None]:
-        """Run the block as paced work: its safe points wait for requests to finish."""
-        token = _ACTIVE.set(self)
+        """Run the block as paced work: its safe points give way to requests."""
+        token = _ACTIVE.set(_Job(self))
         with self._switch_lock:
             if self._running == 0:
                 self._saved_switch = sys.getswitchinterval()
                 sys.setswitchinterval(min(self._saved_switch, SWITCH_INTERVAL))
             self._running += 1
-        self._slice_started = time.perf_counter()
         try:
             yield
         finally:
@@ -108,11 +108,25 @@ class Pacer:
                 if self._running == 0:
                     sys.setswitchinterval(self._saved_switch)
 
+
+class _Job:
+    """One thread's paced work: times its slices and decides how long to rest at each safe point."""
+
+    def __init__(self, pacer: Pacer):
+        self.pacer = pacer
+        self.wall = time.perf_counter()
+        self.cpu = time.thread_time()
+
     def give_way(self) -> None:
-        worked = time.perf_counter() - self._slice_started
-        self.longest_slice = max(self.longest_slice, worked)
-        if self.in_progress:
-            time.sleep(min(self.max_wait, max(self.REST * worked, 0.0002)))
+        pacer = self.pacer
+        wall = time.perf_counter() - self.wall
+        cpu = time.thread_time() - self.cpu
+        pacer.longest_slice = max(pacer.longest_slice, cpu)
+        # Someone else wants the interpreter if a request is being answered, or if another
+        # thread ran in the middle of our slice (a request still being parsed, say).
+        if pacer.in_progress or wall - cpu > CONTENDED:
+            time.sleep(min(pacer.max_wait, max(pacer.REST * wall, MIN_REST)))
         else:
             time.sleep(0)  # hand the interpreter to a request thread that has just woken, if any
-        self._slice_started = time.perf_counter()
+        self.wall = time.perf_counter()
+        self.cpu = time.thread_time()

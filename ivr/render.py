@@ -37,9 +37,10 @@ def url(route: str, **params: object) -> str:
 class Renderer:
     """Renders one frozen menu. A reload makes a new Renderer, so caches never outlive their menu."""
 
-    def __init__(self, menu: m.Menu, cache_size: int = 1024):
+    def __init__(self, menu: m.Menu, cache_size: int = 1024, first: dict[tuple[str, str], str] | None = None):
         self.menu = menu
-        self._first: dict[tuple[str, str], str] = {}  # (node, lang) -> first-visit TwiML, filled by warm()
+        # (node, lang) -> first-visit TwiML: filled by warm(), or handed over by a rebuild process.
+        self._first: dict[tuple[str, str], str] = first or {}
         # Every answer is a pure function of its arguments, so a webhook is a cache lookup.
         # Plain dicts, not functools.lru_cache on bound methods: those make reference cycles,
         # and a cycle holding a whole retired menu is freed by a long stop-the-world GC pass.

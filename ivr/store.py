@@ -16,13 +16,14 @@ import logging
 import os
 import threading
 import time
-from contextlib import nullcontext
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import MenuInvalid
 from .model import Menu
 from .pacing import Pacer
+from .rebuild import RebuildFailed, build_in_child
 from .render import Renderer
 from .validate import load_menu, release_gradually
 
@@ -94,9 +95,7 @@ class MenuStore:
                 self._refuse(signature, f"{self.path}: the menu file is missing; still serving the last good menu.")
                 return False
             try:
-                # Inline checks (background=False) run inside a request: nothing to give way to.
-                with self.pacer.background() if self.background else nullcontext():
-                    live = self._load()
+                live = self._reload()
             except MenuInvalid as err:
                 self._refuse(signature, f"Menu reload refused; still serving the last good menu.\n{err}")
                 return False
@@ -137,7 +136,19 @@ class MenuStore:
             "last_reload_error": self.last_error,
         }
 
-    def _load(self) -> Live:
+    def _reload(self) -> Live:
+        """A new menu for a running server. Inline (background=False) it runs inside a request,
+        with nothing to give way to; in the background it is built in a child process."""
+        if not self.background:
+            return self._load()
+        with self.pacer.background():
+            try:
+                return self._load(build_in_child)
+            except RebuildFailed as err:
+                log.warning("Building the menu in a child process failed (%s); building it here instead.", err)
+                return self._load()
+
+    def _load(self, build: Callable[[Path], Renderer] | None = None) -> Live:
         signature = self._signature()
         # Build and pre-render with the cyclic GC paused (nothing here makes cycles), then
         # freeze: the new menu lives until the next reload, and without this every later
@@ -145,7 +156,11 @@ class MenuStore:
         was_enabled = gc.isenabled()
         gc.disable()
         try:
-            live = Live(Renderer(load_menu(self.path, gentle=self._started)).warm(), signature, time.time())
+            if build is None:
+                renderer = Renderer(load_menu(self.path, gentle=self._started)).warm()
+            else:
+                renderer = build(self.path)
+            live = Live(renderer, signature, time.time())
             gc.freeze()
         finally:
             if was_enabled:

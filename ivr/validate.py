@@ -904,7 +904,7 @@ def release_gradually(stack: list, collect: bool = False) -> None:
                 stack.append(item.__dict__)
         del item
         steps += 1
-        if steps % 256 == 0:
+        if steps % 64 == 0:
             if collect and steps % 8192 == 0:
                 gc.collect(0)  # free any cycles among what we let go now, in small passes
             give_way()

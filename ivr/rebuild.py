@@ -1,0 +1,127 @@
+"""Reload a menu without slowing the calls in progress: build it in a child process.
+
+Parsing, validating and pre-rendering a big menu is seconds of CPU. Done in a thread of
+the serving process it would share the interpreter lock with the requests being
+answered. So a reload runs `python -m ivr.rebuild FILE` as a child process, on another
+core, which does all of that and streams the result back as a series of small pickles:
+the menu's top level, then its nodes a few at a time with their pre-rendered first-visit
+TwiML. The serving process only unpickles them, a few microseconds per step, giving way
+to requests between steps (see `pacing`). The child is our own code talking to us over
+a private pipe, so unpickling its output is safe.
+"""
+
+from __future__ import annotations
+
+import copyreg
+import gc
+import io
+import os
+import pickle
+import subprocess
+import sys
+from dataclasses import fields
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, BinaryIO
+
+from . import model as m
+from .errors import MenuInvalid, MenuProblem
+from .pacing import give_way
+from .render import Renderer
+from .validate import load_menu
+
+BATCH = 1  # node per pickle: each unpickling step stays around twenty microseconds
+PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
+CHILD = "import sys; from ivr.rebuild import main; sys.exit(main())"
+
+
+class RebuildFailed(Exception):
+    """The child process died or spoke nonsense (not a problem with the menu itself)."""
+
+
+def _reduce_mappingproxy(proxy: MappingProxyType) -> tuple:
+    return _mappingproxy, (dict(proxy),)
+
+
+def _mappingproxy(data: dict) -> MappingProxyType:
+    return MappingProxyType(data)
+
+
+def _dump(out: BinaryIO, message: tuple) -> None:
+    pickler = pickle.Pickler(out, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.dispatch_table = {**copyreg.dispatch_table, MappingProxyType: _reduce_mappingproxy}  # the model's frozen maps
+    pickler.dump(message)
+
+
+def stream_menu(path: str | os.PathLike[str], out: BinaryIO) -> None:
+    """The child's side: load, validate, pre-render, and write it all to `out`."""
+    try:
+        menu = load_menu(path)
+    except MenuInvalid as err:
+        _dump(out, ("invalid", err.problems))
+        return
+    renderer = Renderer(menu).warm()
+    top = {f.name: getattr(menu, f.name) for f in fields(menu) if f.name != "nodes"}
+    _dump(out, ("menu", top, len(menu.nodes)))
+    ids = list(menu.nodes)
+    for start in range(0, len(ids), BATCH):
+        batch = [(menu.nodes[i], {code: renderer.node(i, code) for code in menu.languages}) for i in ids[start : start + BATCH]]
+        _dump(out, ("nodes", batch))
+    _dump(out, ("end",))
+
+
+def build_in_child(path: str | os.PathLike[str]) -> Renderer:
+    """The serving process's side: run the child and adopt its menu a few nodes at a time.
+
+    Raises `MenuInvalid` if the menu has errors, `RebuildFailed` if the child itself failed.
+    """
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [PACKAGE_ROOT, os.environ.get("PYTHONPATH")]))}
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(path)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, env=env)
+    try:
+        renderer = _adopt(child.stdout)  # type: ignore[arg-type]
+    except (EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError, IndexError) as err:
+        raise RebuildFailed(f"the menu-building process stopped early ({type(err).__name__}: {err})") from None
+    finally:
+        child.stdout.close()  # type: ignore[union-attr]
+        status = child.wait()
+    if status != 0:
+        raise RebuildFailed(f"the menu-building process exited with status {status}")
+    return renderer
+
+
+def _adopt(stream: BinaryIO) -> Renderer:
+    # One pickle.load per message: an Unpickler reused across pickles numbers its memo wrongly.
+    message: Any = pickle.load(stream)
+    if message[0] == "invalid":
+        problems: list[MenuProblem] = message[1]
+        raise MenuInvalid(problems)
+    if message[0] != "menu":
+        raise RebuildFailed(f"unexpected message {message[0]!r}")
+    top, count = message[1], message[2]
+    nodes: dict[str, m.Node] = {}
+    first: dict[tuple[str, str], str] = {}
+    while True:
+        give_way()
+        message = pickle.load(stream)
+        if message[0] == "end":
+            break
+        for node, twiml in message[1]:
+            nodes[node.id] = node
+            for code, xml in twiml.items():
+                first[(node.id, code)] = xml
+    if len(nodes) != count:
+        raise RebuildFailed(f"received {len(nodes)} of {count} nodes")
+    return Renderer(m.Menu(nodes=MappingProxyType(nodes), **top), first=first)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        sys.stderr.write("usage: python -m ivr.rebuild MENU_FILE  (used by the server to reload a menu)\n")
+        return 2
+    gc.disable()  # a short-lived process that makes no cycles: collecting would only slow it down
+    out = io.BufferedWriter(io.FileIO(sys.stdout.fileno(), "wb", closefd=False), buffer_size=1 << 16)
+    stream_menu(args[0], out)
+    out.flush()
+    return 0
+
