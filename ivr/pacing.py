@@ -12,6 +12,7 @@ start-up) `give_way()` does nothing.
 
 from __future__ import annotations
 
+import gc
 import sys
 import threading
 import time
@@ -25,6 +26,7 @@ _ACTIVE: ContextVar[_Job | None] = ContextVar("ivr_paced_job", default=None)
 SWITCH_INTERVAL = 0.0001  # while paced work runs, a woken request thread gets the interpreter within 0.1 ms
 CONTENDED = 0.00002  # a slice that took this much longer than its own CPU time was interrupted by another thread
 MIN_REST = 0.0005
+SWEEP_EVERY = 0.002  # seconds between young-generation passes
 
 
 def give_way() -> None:
@@ -91,9 +93,12 @@ class Pacer:
         return self._running > 0
 
     @contextmanager
-    def background(self) -> Iterator[None]:
-        """Run the block as paced work: its safe points give way to requests."""
-        token = _ACTIVE.set(_Job(self))
+    def background(self, freeze: bool = False) -> Iterator[None]:
+        """Run the block as paced work: its safe points give way to requests.
+
+        `freeze`: what the block makes is long-lived; freeze it (`gc.freeze`) as it goes.
+        """
+        token = _ACTIVE.set(_Job(self, freeze))
         with self._switch_lock:
             if self._running == 0:
                 self._saved_switch = sys.getswitchinterval()
@@ -112,10 +117,12 @@ class Pacer:
 class _Job:
     """One thread's paced work: times its slices and decides how long to rest at each safe point."""
 
-    def __init__(self, pacer: Pacer):
+    def __init__(self, pacer: Pacer, freeze: bool):
         self.pacer = pacer
+        self.freeze = freeze
         self.wall = time.perf_counter()
         self.cpu = time.thread_time()
+        self.swept = self.wall
 
     def give_way(self) -> None:
         pacer = self.pacer
@@ -124,6 +131,18 @@ class _Job:
         pacer.longest_slice = max(pacer.longest_slice, cpu)
         # Someone else wants the interpreter if a request is being answered, or if another
         # thread ran in the middle of our slice (a request still being parsed, say).
+        now = time.perf_counter()
+        if now - self.swept > SWEEP_EVERY:
+            # A small young-generation pass every few milliseconds: freeing a big menu
+            # deallocates far more than it allocates, which holds off the collector's own
+            # passes while requests go on making short-lived garbage. Then, if this job makes
+            # objects that will live on (a menu being adopted), freeze them, so that no
+            # collection walks them again and again; not while a request is half done, or
+            # its garbage-to-be would be frozen too.
+            gc.collect(0)
+            if self.freeze and not pacer.in_progress:
+                gc.freeze()
+            self.swept = now
         if pacer.in_progress or wall - cpu > CONTENDED:
             time.sleep(min(pacer.max_wait, max(pacer.REST * wall, MIN_REST)))
         else:

@@ -124,4 +124,3 @@ def main(argv: list[str] | None = None) -> int:
     stream_menu(args[0], out)
     out.flush()
     return 0
-

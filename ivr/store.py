@@ -119,7 +119,7 @@ class MenuStore:
 
         def release() -> None:
             with self.pacer.background():
-                release_gradually(last_reference, collect=True)
+                release_gradually(last_reference)
 
         timer = threading.Timer(RETIRE_AFTER, release)
         timer.daemon = True
@@ -141,7 +141,7 @@ class MenuStore:
         with nothing to give way to; in the background it is built in a child process."""
         if not self.background:
             return self._load()
-        with self.pacer.background():
+        with self.pacer.background(freeze=True):
             try:
                 return self._load(build_in_child)
             except RebuildFailed as err:
@@ -150,16 +150,16 @@ class MenuStore:
 
     def _load(self, build: Callable[[Path], Renderer] | None = None) -> Live:
         signature = self._signature()
-        # Build and pre-render with the cyclic GC paused (nothing here makes cycles), then
-        # freeze: the new menu lives until the next reload, and without this every later
-        # collection would walk its few hundred thousand objects again, stalling calls.
+        # The new menu is a few hundred thousand objects that live until the next reload, in
+        # no cycles. Built here, the cyclic GC is paused meanwhile (it would walk them again
+        # and again); adopted from a child, with requests still making garbage, the paced job
+        # freezes them as it goes instead. Either way they end frozen: no later collection
+        # walks them.
         was_enabled = gc.isenabled()
-        gc.disable()
+        if build is None:
+            gc.disable()
         try:
-            if build is None:
-                renderer = Renderer(load_menu(self.path, gentle=self._started)).warm()
-            else:
-                renderer = build(self.path)
+            renderer = Renderer(load_menu(self.path, gentle=self._started)).warm() if build is None else build(self.path)
             live = Live(renderer, signature, time.time())
             gc.freeze()
         finally:

@@ -27,6 +27,8 @@ from .speech import say_limit
 
 NEXT_KEY = "1"
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+OPEN_LEVELS = 4  # release_gradually opens the first levels of a tree whatever their size...
+SMALL_PIECE = 64  # ...and below them any container bigger than this
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 EMERGENCY = {"911", "933", "112", "999", "000", "110", "119", "118", "100", "101", "102", "108"}
 LANG_CODE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
@@ -876,37 +878,40 @@ def _check_utf8(raw: bytes, name: str) -> None:
         ) from None
 
 
-def release_gradually(stack: list, collect: bool = False) -> None:
-    """Free a large tree of containers piece by piece, yielding the interpreter now and then.
+def release_gradually(stack: list) -> None:
+    """Free a large tree of containers piece by piece, with safe points between the pieces.
 
     Dropping the last reference to a big tree frees it in one uninterruptible cascade
-    (tens of milliseconds for a 10,000-node menu) that stalls every other thread; taking
-    it apart from the top frees it in small steps, with safe points between them.
+    (tens of milliseconds for a 10,000-node menu) that stalls every other thread. Taking
+    it apart from the top frees it in small pieces instead: the first few levels and every
+    big container are opened, and whatever is below them (one node, one string) is small
+    enough to go in one step of a few microseconds.
 
     Only what nobody else holds is taken apart (a container still referenced elsewhere is
     just let go), so pass the stack the last references: `stack = [tree]; del tree`.
     """
+    work = [(item, 0) for item in stack]
+    stack.clear()
     steps = 0
-    while stack:
-        item = stack[-1]
-        alone = sys.getrefcount(item) <= 3  # the stack, `item`, and getrefcount's argument
-        if alone and isinstance(item, dict) and item:
-            stack.append(item.popitem()[1])  # one child per step; the emptied dict goes last
-        elif alone and isinstance(item, list) and item:
-            stack.append(item.pop())
+    while work:
+        item, depth = work[-1]
+        alone = sys.getrefcount(item) <= 3  # `work`'s pair, `item`, and getrefcount's argument
+        opened = alone and (depth <= OPEN_LEVELS or (hasattr(item, "__len__") and len(item) > SMALL_PIECE))
+        if opened and isinstance(item, dict) and item:
+            work.append((item.popitem()[1], depth + 1))  # one entry per step; the emptied dict goes last
+        elif opened and isinstance(item, list) and item:
+            work.append((item.pop(), depth + 1))
         else:
-            stack.pop()
-            if alone and isinstance(item, tuple):
-                stack.append(list(item))
-            elif alone and isinstance(item, MappingProxyType):
-                stack.extend(gc.get_referents(item))
-            elif alone and hasattr(item, "__dict__") and not isinstance(item, type):
-                stack.append(item.__dict__)
+            work.pop()
+            if opened and isinstance(item, tuple):
+                work.append((list(item), depth + 1))
+            elif opened and isinstance(item, MappingProxyType):
+                work.extend((referent, depth + 1) for referent in gc.get_referents(item))
+            elif opened and hasattr(item, "__dict__") and not isinstance(item, type):
+                work.append((item.__dict__, depth + 1))
         del item
         steps += 1
-        if steps % 64 == 0:
-            if collect and steps % 8192 == 0:
-                gc.collect(0)  # free any cycles among what we let go now, in small passes
+        if steps % 8 == 0:
             give_way()
 
 
