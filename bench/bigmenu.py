@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import yaml  # noqa: E402
 
-from ivr import create_app, load_menu  # noqa: E402
-from ivr.store import RETIRE_AFTER  # noqa: E402
+import ivr.store  # noqa: E402
+from ivr import create_app, load_menu, rebuild  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 FANOUT = 5
@@ -102,24 +102,65 @@ def webhook_requests(app, menu, count: int, rng: random.Random):  # noqa: ANN001
             yield "/dial-result?to=national&lang=es&node=welcome&tried=national", {"DialCallStatus": rng.choice(["busy", "completed"])}
 
 
+def write_atomically(path: Path, text: str) -> None:
+    """As a deploy script does: write beside it, then rename over it."""
+    staged = path.with_suffix(".new")
+    staged.write_text(text, encoding="utf-8")
+    staged.replace(path)
+
+
 def percentiles(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
     pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
     return {"p50": pick(0.5), "p99": pick(0.99), "p99.9": pick(0.999), "max": ordered[-1]}
 
 
-def bench_reload(path: Path) -> bool:
+def bench_reload(path: Path, cycles: int) -> bool:
     """Requests back to back from one thread (a saturated worker) while the menu reloads.
 
-    Baseline in the same run: the same traffic for as long again with no reload going on.
-    A stall is the extra latency over that baseline; the target is that it stays within
-    one request's time (the baseline median) at every percentile up to p99.9. The very
-    longest request of a window is reported too: on this machine it is a few milliseconds
-    even when nothing at all is reloading (scheduler noise), so it says little alone.
+    Baseline in the same run: the same traffic in quiet windows between the reloads, with
+    nothing reloading. A stall is the extra latency over that baseline; the target is that
+    it stays within one request's time (the baseline median) at p50, p99 and p99.9, in each
+    phase of a reload: while the child process builds, while the server adopts its menu,
+    and while the old menu is freed. The longest single request is shown too, but on this
+    machine it is a few milliseconds even when nothing reloads (scheduler noise).
     """
+    ivr.store.RETIRE_AFTER = 2.0  # the old menu is kept 20 s for calls still on it; no need to wait here
     app = create_app({"IVR_MENU": str(path), "TWILIO_AUTH_TOKEN": "", "IVR_RELOAD_INTERVAL": 0.05})
     store = app.extensions["ivr_store"]
     client = app.test_client()
+    arrived: list[float] = []  # when the child had finished and the server began to adopt its menu
+    adopt = rebuild._adopt
+
+    def timed_adopt(stream):  # noqa: ANN001, ANN202
+        arrived.append(time.perf_counter())
+        return adopt(stream)
+
+    rebuild._adopt = timed_adopt
+    welcome = ["Welcome."]
+
+    def edit() -> None:
+        new = f"Welcome, version {len(welcome)}."
+        write_atomically(path, path.read_text(encoding="utf-8").replace(f"{{en: {welcome[-1]}", f"{{en: '{new}'"))
+        welcome.append(f"'{new}'")
+
+    def wait_for_reload(started: float, poll: bool) -> float:
+        old = store.menu.digest
+        edit()
+        while store.menu.digest == old and time.perf_counter() - started < 300:
+            if poll:
+                client.get("/healthz")  # a health check now and then notices the edit
+            time.sleep(0.01)
+        assert store.menu.digest != old, "the reload never happened"
+        return time.perf_counter()
+
+    # Reference: the same reload on an idle server.
+    idle_started = time.perf_counter()
+    idle_done = wait_for_reload(idle_started, poll=True)
+    idle_child, idle_adopt = arrived[-1] - idle_started, idle_done - arrived[-1]
+    while store.pacer.working or time.perf_counter() < idle_done + ivr.store.RETIRE_AFTER + 1:
+        time.sleep(0.05)
+
     rng = random.Random(7)
     requests = list(webhook_requests(app, store.menu, 2000, rng))
     for p, form in requests[:500]:
@@ -139,60 +180,57 @@ def bench_reload(path: Path) -> bool:
 
     thread = threading.Thread(target=traffic)
     thread.start()
-    time.sleep(1.0)
-    old = store.menu.digest
-    text = path.read_text(encoding="utf-8").replace("Welcome.", "Welcome back.")
-    reload_started = time.perf_counter()
-    staged = path.with_suffix(".new")
-    staged.write_text(text, encoding="utf-8")
-    staged.replace(path)  # an atomic swap, as a deploy script does
-    while store.menu.digest == old and time.perf_counter() - reload_started < 120:
-        time.sleep(0.01)
-    reload_done = time.perf_counter()
-    reload_seconds = reload_done - reload_started
-    # The replaced menu is freed RETIRE_AFTER seconds later, a piece at a time: measure that too.
-    time.sleep(max(0.0, reload_done + RETIRE_AFTER - 0.5 - time.perf_counter()))
-    while not store.pacer.working and time.perf_counter() < reload_done + RETIRE_AFTER + 10:
-        time.sleep(0.001)
-    retire_start = time.perf_counter()
-    while store.pacer.working and time.perf_counter() < retire_start + 120:
-        time.sleep(0.01)
-    retire_end = time.perf_counter()
-    quiet_start = retire_end + 1.0
-    time.sleep(1.0 + reload_seconds)
+    windows: dict[str, list[tuple[float, float]]] = {"quiet": [], "child": [], "adopt": [], "free": []}
+    for _ in range(cycles):
+        quiet_start = time.perf_counter()
+        time.sleep(5.0)
+        windows["quiet"].append((quiet_start, time.perf_counter()))
+        started = time.perf_counter()
+        done = wait_for_reload(started, poll=False)
+        windows["child"].append((started, arrived[-1]))
+        windows["adopt"].append((arrived[-1], done))
+        while not store.pacer.working and time.perf_counter() < done + ivr.store.RETIRE_AFTER + 10:
+            time.sleep(0.001)  # the old menu is freed RETIRE_AFTER seconds later, a piece at a time
+        free_start = time.perf_counter()
+        while store.pacer.working and time.perf_counter() < free_start + 300:
+            time.sleep(0.005)
+        windows["free"].append((free_start, time.perf_counter()))
+        time.sleep(0.5)
     stop.set()
     thread.join()
 
-    def window(start: float, end: float) -> list[float]:
-        return [d for t, d in latencies if start <= t <= end]
+    def within(spans: list[tuple[float, float]]) -> list[float]:
+        return [d for t, d in latencies if any(a <= t <= b for a, b in spans)]
 
-    quiet = window(quiet_start, quiet_start + reload_seconds)
-    rows = [
-        ("no reload (baseline)", quiet),
-        (f"reloading ({reload_seconds:.1f} s)", window(reload_started, reload_done)),
-        (f"freeing old ({retire_end - retire_start:.1f} s)", window(retire_start, retire_end)),
-    ]
+    def seconds(spans: list[tuple[float, float]]) -> str:
+        return " + ".join(f"{b - a:.1f}" for a, b in spans) + " s"
+
+    quiet = within(windows["quiet"])
     base = percentiles(quiet)
     one_request = base["p50"]
     print(
-        f"2. hot reload of {len(store.menu.nodes)} nodes while one thread sends webhooks back to back: "
-        f"loaded, validated and pre-rendered in {reload_seconds:.1f} s in a paced background thread"
+        f"2. hot reload of {len(store.menu.nodes)} nodes: {idle_done - idle_started:.1f} s on an idle server "
+        f"(the child process builds it in {idle_child:.1f} s, the server adopts it in {idle_adopt:.2f} s)."
     )
-    print(f"   (longest stretch of reload work between two safe points: {store.pacer.longest_slice * 1e3:.2f} ms)")
     print(
-        f"   {'ms per request':<24}{'requests':>9}{'p50':>8}{'p99':>8}{'p99.9':>8}{'max':>8}   stall at p99.9 (target <= {one_request * 1e3:.2f} ms)"
+        f"   {cycles} reloads while one thread sends webhooks back to back; adoption and freeing give way to them"
+        f" (longest stretch of CPU between two safe points: {store.pacer.longest_slice * 1e3:.2f} ms)."
     )
+    print(f"   {'ms per request':<22}{'requests':>9}{'p50':>8}{'p99':>8}{'p99.9':>8}{'max':>8}   worst stall (target <= {one_request * 1e3:.2f} ms)   time")
     met = True
-    for label, values in rows:
+    labels = {"quiet": "no reload (baseline)", "child": "child builds", "adopt": "server adopts", "free": "old menu freed"}
+    for key, label in labels.items():
+        values = within(windows[key])
         q = percentiles(values)
-        stall = q["p99.9"] - base["p99.9"]
         verdict = ""
-        if values is not quiet:
-            ok = all(q[k] - base[k] <= one_request for k in ("p50", "p99", "p99.9"))
+        if key != "quiet":
+            stall = max(q[k] - base[k] for k in ("p50", "p99", "p99.9"))
+            ok = stall <= one_request
             met = met and ok
             verdict = f"{stall * 1e3:+.2f} ms {'met' if ok else 'MISSED'}"
-        print(f"   {label:<24}{len(values):>9}" + "".join(f"{q[k] * 1e3:>8.2f}" for k in ("p50", "p99", "p99.9", "max")) + f"   {verdict}")
-    print(f"   no request delayed by more than one request's time (up to p99.9): {'met' if met else 'MISSED'}")
+        cells = "".join(f"{q[k] * 1e3:>8.2f}" for k in ("p50", "p99", "p99.9", "max"))
+        print(f"   {label:<22}{len(values):>9}{cells}   {verdict:<30}{seconds(windows[key])}")
+    print(f"   no request delayed by more than one request's time (p50, p99, p99.9): {'met' if met else 'MISSED'}")
     return met
 
 
@@ -224,13 +262,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--nodes", type=int, default=10000)
     parser.add_argument("--requests", type=int, default=100000)
+    parser.add_argument("--reloads", type=int, default=3)
     args = parser.parse_args()
     directory = Path(tempfile.mkdtemp(prefix="bigmenu-"))
     try:
         path = write_tree(directory, args.nodes)
         print(f"Generated {path} ({path.stat().st_size / 1e6:.1f} MB, {args.nodes} nodes, English and Spanish)\n")
         bench_load(path)
-        bench_reload(path)
+        bench_reload(path, args.reloads)
         bench_memory(path, args.requests)
     finally:
         shutil.rmtree(directory, ignore_errors=True)

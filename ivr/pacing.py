@@ -25,7 +25,7 @@ T = TypeVar("T")
 _ACTIVE: ContextVar[_Job | None] = ContextVar("ivr_paced_job", default=None)
 SWITCH_INTERVAL = 0.0001  # while paced work runs, a woken request thread gets the interpreter within 0.1 ms
 CONTENDED = 0.00002  # a slice that took this much longer than its own CPU time was interrupted by another thread
-MIN_REST = 0.0005
+MIN_REST = 0.001  # seconds: the shortest rest while a request is being answered
 SWEEP_EVERY = 0.002  # seconds between young-generation passes
 
 
@@ -133,15 +133,18 @@ class _Job:
         # thread ran in the middle of our slice (a request still being parsed, say).
         now = time.perf_counter()
         if now - self.swept > SWEEP_EVERY:
-            # A small young-generation pass every few milliseconds: freeing a big menu
-            # deallocates far more than it allocates, which holds off the collector's own
-            # passes while requests go on making short-lived garbage. Then, if this job makes
-            # objects that will live on (a menu being adopted), freeze them, so that no
-            # collection walks them again and again; not while a request is half done, or
-            # its garbage-to-be would be frozen too.
-            gc.collect(0)
+            # A small pass over the young objects every few milliseconds. Requests go on
+            # making short-lived garbage, and the collector's own passes are paused (while a
+            # menu is adopted) or held off (freeing a big menu deallocates far more than it
+            # allocates). If this job makes objects that will live on (a menu being adopted),
+            # then between requests: sweep the middle generation too and freeze what is
+            # left, so that no collection walks it again. Not while a request is half done,
+            # or its garbage-to-be would be frozen with it.
             if self.freeze and not pacer.in_progress:
+                gc.collect(1)
                 gc.freeze()
+            else:
+                gc.collect(0)
             self.swept = now
         if pacer.in_progress or wall - cpu > CONTENDED:
             time.sleep(min(pacer.max_wait, max(pacer.REST * wall, MIN_REST)))

@@ -12,13 +12,16 @@ a private pipe, so unpickling its output is safe.
 
 from __future__ import annotations
 
+import contextlib
 import copyreg
 import gc
 import io
+import mmap
 import os
 import pickle
 import subprocess
 import sys
+import tempfile
 from dataclasses import fields
 from pathlib import Path
 from types import MappingProxyType
@@ -76,17 +79,20 @@ def build_in_child(path: str | os.PathLike[str]) -> Renderer:
     Raises `MenuInvalid` if the menu has errors, `RebuildFailed` if the child itself failed.
     """
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [PACKAGE_ROOT, os.environ.get("PYTHONPATH")]))}
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(path)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, env=env)
-    try:
-        renderer = _adopt(child.stdout)  # type: ignore[arg-type]
-    except (EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError, IndexError) as err:
-        raise RebuildFailed(f"the menu-building process stopped early ({type(err).__name__}: {err})") from None
-    finally:
-        child.stdout.close()  # type: ignore[union-attr]
-        status = child.wait()
-    if status != 0:
-        raise RebuildFailed(f"the menu-building process exited with status {status}")
-    return renderer
+    # The child writes to an unnamed temporary file, which we then map into memory: reading
+    # it back needs no system calls, so no step of the adoption lets go of the interpreter
+    # halfway and has to fight a request for it back.
+    with tempfile.TemporaryFile() as output:
+        status = subprocess.call([sys.executable, "-c", CHILD, str(path)], stdin=subprocess.DEVNULL, stdout=output, env=env)
+        if status != 0:
+            raise RebuildFailed(f"the menu-building process exited with status {status}")
+        if output.seek(0, os.SEEK_END) == 0:
+            raise RebuildFailed("the menu-building process wrote nothing")
+        with mmap.mmap(output.fileno(), 0, access=mmap.ACCESS_READ) as stream:
+            try:
+                return _adopt(stream)  # type: ignore[arg-type]
+            except (EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError, IndexError) as err:
+                raise RebuildFailed(f"the menu-building process stopped early ({type(err).__name__}: {err})") from None
 
 
 def _adopt(stream: BinaryIO) -> Renderer:
@@ -100,18 +106,27 @@ def _adopt(stream: BinaryIO) -> Renderer:
     top, count = message[1], message[2]
     nodes: dict[str, m.Node] = {}
     first: dict[tuple[str, str], str] = {}
-    while True:
-        give_way()
-        message = pickle.load(stream)
-        if message[0] == "end":
-            break
-        for node, twiml in message[1]:
-            nodes[node.id] = node
-            for code, xml in twiml.items():
-                first[(node.id, code)] = xml
-    if len(nodes) != count:
-        raise RebuildFailed(f"received {len(nodes)} of {count} nodes")
-    return Renderer(m.Menu(nodes=MappingProxyType(nodes), **top), first=first)
+    # The collector's own passes would walk the new objects again and again, sometimes in
+    # the middle of a request; the paced job's small sweeps stand in for them meanwhile
+    # and freeze what it has adopted as it goes (see pacing._Job.give_way).
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        while True:
+            give_way()
+            message = pickle.load(stream)
+            if message[0] == "end":
+                break
+            for node, twiml in message[1]:
+                nodes[node.id] = node
+                for code, xml in twiml.items():
+                    first[(node.id, code)] = xml
+        if len(nodes) != count:
+            raise RebuildFailed(f"received {len(nodes)} of {count} nodes")
+        return Renderer(m.Menu(nodes=MappingProxyType(nodes), **top), first=first)
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 1:
         sys.stderr.write("usage: python -m ivr.rebuild MENU_FILE  (used by the server to reload a menu)\n")
         return 2
+    with contextlib.suppress(OSError):
+        os.nice(10)  # the server's workers answering calls come first for the CPU
     gc.disable()  # a short-lived process that makes no cycles: collecting would only slow it down
     out = io.BufferedWriter(io.FileIO(sys.stdout.fileno(), "wb", closefd=False), buffer_size=1 << 16)
     stream_menu(args[0], out)

@@ -151,10 +151,9 @@ class MenuStore:
     def _load(self, build: Callable[[Path], Renderer] | None = None) -> Live:
         signature = self._signature()
         # The new menu is a few hundred thousand objects that live until the next reload, in
-        # no cycles. Built here, the cyclic GC is paused meanwhile (it would walk them again
-        # and again); adopted from a child, with requests still making garbage, the paced job
-        # freezes them as it goes instead. Either way they end frozen: no later collection
-        # walks them.
+        # no cycles. The cyclic GC would walk them again and again while they are made: built
+        # here, it is paused; adopted from a child, the paced job sweeps and freezes as it
+        # goes (see rebuild._adopt). Either way they end frozen: no later collection walks them.
         was_enabled = gc.isenabled()
         if build is None:
             gc.disable()
