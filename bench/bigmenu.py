@@ -216,7 +216,9 @@ def bench_reload(path: Path, cycles: int) -> bool:
         f"   {cycles} reloads while one thread sends webhooks back to back; adoption and freeing give way to them"
         f" (longest stretch of CPU between two safe points: {store.pacer.longest_slice * 1e3:.2f} ms)."
     )
-    print(f"   {'ms per request':<22}{'requests':>9}{'p50':>8}{'p99':>8}{'p99.9':>8}{'max':>8}   worst stall (target <= {one_request * 1e3:.2f} ms)   time")
+    print(
+        f"   {'ms per request':<22}{'requests':>9}{'p50':>8}{'p99':>8}{'p99.9':>8}{'max':>8}   worst stall (target <= {one_request * 1e3:.2f} ms)   time"
+    )
     met = True
     labels = {"quiet": "no reload (baseline)", "child": "child builds", "adopt": "server adopts", "free": "old menu freed"}
     for key, label in labels.items():

@@ -25,7 +25,7 @@ T = TypeVar("T")
 _ACTIVE: ContextVar[_Job | None] = ContextVar("ivr_paced_job", default=None)
 SWITCH_INTERVAL = 0.0001  # while paced work runs, a woken request thread gets the interpreter within 0.1 ms
 CONTENDED = 0.00002  # a slice that took this much longer than its own CPU time was interrupted by another thread
-MIN_REST = 0.001  # seconds: the shortest rest while a request is being answered
+MIN_REST = 0.002  # seconds: the shortest rest while a request is being answered
 SWEEP_EVERY = 0.002  # seconds between young-generation passes
 
 
