@@ -10,8 +10,13 @@ request signed, 200 calls in progress at once.
 Phase 1, saturation: callers act the moment they hear an answer. Throughput (webhook
 requests per second) against the floor: target >= 0.85.
 Phase 2, paced: the same 200 concurrent calls, but each caller listens about a second
-before acting (real callers listen for many). p99 webhook latency: target < 20 ms.
+before acting (real callers listen for many), and the callers start over that first
+second rather than all in the same millisecond. p99 webhook latency, as the client saw
+it and as gunicorn's worker timed it: target < 20 ms.
 Each phase runs line, floor, line, floor; the medians are reported.
+
+The client is the simulators' load mode over plain http.client; it shares the machine's
+two cores with the server, so its own overhead is inside the latencies it reports.
 """
 
 from __future__ import annotations
@@ -149,12 +154,12 @@ def main() -> None:
 
     ratio = rps(sat["line"]) / rps(sat["floor"])
     print("\nSummary (medians of two runs each)")
-    print(f"{'':<28}{'line':>10}{'floor':>10}{'ratio':>8}  target")
+    print(f"{'':<36}{'line':>10}{'floor':>10}{'ratio':>8}  target")
     print(
-        f"{'saturated req/s':<28}{rps(sat['line']):>10.0f}{rps(sat['floor']):>10.0f}{ratio:>8.2f}  >= 0.85: {'met' if ratio >= 0.85 else 'MISSED'}"
+        f"{'saturated req/s':<36}{rps(sat['line']):>10.0f}{rps(sat['floor']):>10.0f}{ratio:>8.2f}  >= 0.85: {'met' if ratio >= 0.85 else 'MISSED'}"
     )
     print(
-        f"{'saturated p99 ms':<28}{p99(sat['line']) * 1e3:>10.2f}{p99(sat['floor']) * 1e3:>10.2f}{p99(sat['line']) / p99(sat['floor']):>8.2f}"
+        f"{'saturated p99 ms, as the client saw it':<36}{p99(sat['line']) * 1e3:>10.2f}{p99(sat['floor']) * 1e3:>10.2f}{p99(sat['line']) / p99(sat['floor']):>8.2f}"
     )
 
     def server(reports: list[LoadReport]) -> float:
@@ -163,12 +168,12 @@ def main() -> None:
     line_p99 = p99(paced["line"]) * 1e3
     line_server = server(paced["line"]) * 1e3
     print(
-        f"{'paced p99 ms, as the client saw it':<28}{line_p99:>10.2f}{p99(paced['floor']) * 1e3:>10.2f}{p99(paced['line']) / p99(paced['floor']):>8.2f}  < 20 ms: {'met' if line_p99 < 20 else 'MISSED'}"
+        f"{'paced p99 ms, as the client saw it':<36}{line_p99:>10.2f}{p99(paced['floor']) * 1e3:>10.2f}{p99(paced['line']) / p99(paced['floor']):>8.2f}  < 20 ms: {'met' if line_p99 < 20 else 'MISSED'}"
     )
     print(
-        f"{'paced p99 ms, in the worker':<28}{line_server:>10.2f}{server(paced['floor']) * 1e3:>10.2f}{server(paced['line']) / max(server(paced['floor']), 1e-9):>8.2f}  < 20 ms: {'met' if line_server < 20 else 'MISSED'}"
+        f"{'paced p99 ms, in the worker':<36}{line_server:>10.2f}{server(paced['floor']) * 1e3:>10.2f}{server(paced['line']) / max(server(paced['floor']), 1e-9):>8.2f}  < 20 ms: {'met' if line_server < 20 else 'MISSED'}"
     )
-    print(f"{'saturated p99 ms, in the worker':<28}{server(sat['line']) * 1e3:>10.2f}{server(sat['floor']) * 1e3:>10.2f}")
+    print(f"{'saturated p99 ms, in the worker':<36}{server(sat['line']) * 1e3:>10.2f}{server(sat['floor']) * 1e3:>10.2f}")
     errors = sum(sum(r.errors.values()) for reports in (sat, paced) for rs in reports.values() for r in rs)
     print(f"errors across all runs: {errors}")
 

@@ -104,8 +104,17 @@ def run_load(
     seed: int = 1,
     progress: bool = True,
     think: float = 0.0,
+    ramp: float | None = None,
 ) -> LoadReport:
+    """Place `calls` whole calls, `concurrency` at a time.
+
+    `think`: mean seconds a caller listens before each action. `ramp`: seconds over which
+    the concurrent callers start (default: one think time). Real calls do not all begin in
+    the same millisecond; a burst of 200 simultaneous first requests would only measure
+    the queue it makes.
+    """
     report = LoadReport()
+    ramp = think if ramp is None else ramp
     lock = threading.Lock()
     counter = iter(range(calls))
     done = [0]
@@ -117,6 +126,8 @@ def run_load(
     def worker(index: int) -> None:
         transport: Transport = make_transport()
         rng = random.Random(seed * 1000 + index)
+        if ramp:
+            time.sleep(ramp * index / concurrency)
         while (n := take()) is not None:
             latencies: list[float] = []
             error = None

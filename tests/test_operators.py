@@ -156,3 +156,53 @@ def test_load_refuses_remote_targets():
     assert not is_loopback("http://192.0.2.10:5000")
     result = CliRunner().invoke(main, ["load", "--url", "http://192.0.2.10:5000", "--calls", "1"])
     assert result.exit_code == 2 and "not a loopback address" in result.output
+
+
+def test_load_mode_spreads_the_callers_starts_over_the_ramp(monkeypatch):
+    """Callers do not all dial in the same millisecond: starts are spread over `ramp` seconds."""
+    import time as clock
+
+    from ivr import load
+
+    starts: list[float] = []
+
+    def first_call(call, rng, max_steps=12, think=0.0):  # noqa: ANN001, ARG001
+        starts.append(clock.perf_counter())
+        clock.sleep(0.5)  # a call lasts longer than the ramp, so each caller places one
+
+    monkeypatch.setattr(load, "random_call", first_call)
+    began = clock.perf_counter()
+    run_load(lambda: None, calls=8, concurrency=8, progress=False, ramp=0.4)
+    assert len(starts) == 8
+    assert max(starts) - began >= 0.4 * 7 / 8  # the last caller waited its turn
+    run_load(lambda: None, calls=8, concurrency=8, progress=False, ramp=0.0)  # no think time: all at once is allowed
+
+
+def test_http_transport_reconnects_when_the_server_drops_a_kept_alive_connection():
+    """A server (or proxy) may close an idle keep-alive connection; the next request goes on a new one."""
+    import socket
+    import threading
+
+    body = b"<Response><Say>ok</Say></Response>"
+    answered = []
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        for _ in range(2):  # each connection: one answer, promised as kept alive, then dropped
+            conn, _ = listener.accept()
+            with conn:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    data += conn.recv(65536)
+                answered.append(data.split(b"\r\n", 1)[0])
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    transport = HttpTransport(f"http://127.0.0.1:{listener.getsockname()[1]}")
+    first = transport.send("GET", transport.base_url + "voice", {}, {})
+    second = transport.send("GET", transport.base_url + "voice?again=1", {}, {})
+    thread.join(5)
+    listener.close()
+    assert first.status == second.status == 200 and second.body == body
+    assert answered == [b"GET /voice HTTP/1.1", b"GET /voice?again=1 HTTP/1.1"]
