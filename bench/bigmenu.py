@@ -180,6 +180,7 @@ def bench_reload(path: Path, cycles: int) -> bool:
 
     thread = threading.Thread(target=traffic)
     thread.start()
+    rss_before = rss_mb()
     windows: dict[str, list[tuple[float, float]]] = {"quiet": [], "child": [], "adopt": [], "free": []}
     for _ in range(cycles):
         quiet_start = time.perf_counter()
@@ -198,6 +199,7 @@ def bench_reload(path: Path, cycles: int) -> bool:
         time.sleep(0.5)
     stop.set()
     thread.join()
+    rss_after = rss_mb()
 
     def within(spans: list[tuple[float, float]]) -> list[float]:
         return [d for t, d in latencies if any(a <= t <= b for a, b in spans)]
@@ -233,6 +235,7 @@ def bench_reload(path: Path, cycles: int) -> bool:
         cells = "".join(f"{q[k] * 1e3:>8.2f}" for k in ("p50", "p99", "p99.9", "max"))
         print(f"   {label:<22}{len(values):>9}{cells}   {verdict:<30}{seconds(windows[key])}")
     print(f"   no request delayed by more than one request's time (p50, p99, p99.9): {'met' if met else 'MISSED'}")
+    print(f"   RSS across the {cycles} reloads: {rss_before:.1f} MB -> {rss_after:.1f} MB ({rss_after - rss_before:+.1f} MB)")
     return met
 
 
