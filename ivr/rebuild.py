@@ -22,7 +22,7 @@ import pickle
 import subprocess
 import sys
 import tempfile
-from dataclasses import fields
+from dataclasses import fields, is_dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, BinaryIO
@@ -50,10 +50,59 @@ def _mappingproxy(data: dict) -> MappingProxyType:
     return MappingProxyType(data)
 
 
-def _dump(out: BinaryIO, message: tuple) -> None:
-    pickler = pickle.Pickler(out, protocol=pickle.HIGHEST_PROTOCOL)
-    pickler.dispatch_table = {**copyreg.dispatch_table, MappingProxyType: _reduce_mappingproxy}  # the model's frozen maps
-    pickler.dump(message)
+class _Pickler(pickle.Pickler):
+    """Pickles the model; objects in `shared` are written as their index in that table."""
+
+    def __init__(self, out: BinaryIO, shared: dict[int, int]):
+        super().__init__(out, protocol=pickle.HIGHEST_PROTOCOL)
+        self.dispatch_table = {**copyreg.dispatch_table, MappingProxyType: _reduce_mappingproxy}  # the model's frozen maps
+        self.shared = shared
+
+    def persistent_id(self, obj: object) -> int | None:
+        return self.shared.get(id(obj))
+
+
+class _Unpickler(pickle.Unpickler):
+    def __init__(self, stream: BinaryIO, shared: list):
+        super().__init__(stream)
+        self.shared = shared
+
+    def persistent_load(self, pid: int) -> object:
+        return self.shared[pid]
+
+
+def _dump(out: BinaryIO, message: tuple, shared: dict[int, int] | None = None) -> None:
+    _Pickler(out, shared or {}).dump(message)
+
+
+def _shared_objects(roots: list[object]) -> list[object]:
+    """Objects reachable from more than one root (the menu's top level, each node).
+
+    In the child's menu, nodes share objects: the global keys' options, retry settings,
+    common strings. Sent once and referred to by index, they stay shared in the server
+    too, instead of becoming thousands of copies.
+    """
+    first_root: dict[int, int] = {}
+    shared: dict[int, object] = {}
+    for n, root in enumerate(roots):
+        stack, seen = [root], set()
+        while stack:
+            obj = stack.pop()
+            if id(obj) in seen:
+                continue
+            if isinstance(obj, (dict, MappingProxyType)):
+                stack.extend(obj.keys())
+                stack.extend(obj.values())
+            elif isinstance(obj, (tuple, list)):
+                stack.extend(obj)
+            elif is_dataclass(obj) and not isinstance(obj, type):
+                stack.extend(vars(obj).values())
+            elif not isinstance(obj, str):
+                continue  # numbers, None, booleans: nothing to gain
+            seen.add(id(obj))
+            if first_root.setdefault(id(obj), n) != n:
+                shared[id(obj)] = obj
+    return list(shared.values())
 
 
 def stream_menu(path: str | os.PathLike[str], out: BinaryIO) -> None:
@@ -65,11 +114,13 @@ def stream_menu(path: str | os.PathLike[str], out: BinaryIO) -> None:
         return
     renderer = Renderer(menu).warm()
     top = {f.name: getattr(menu, f.name) for f in fields(menu) if f.name != "nodes"}
-    _dump(out, ("menu", top, len(menu.nodes)))
+    shared = _shared_objects([top, *menu.nodes.values()])
+    _dump(out, ("menu", top, len(menu.nodes), shared))
+    table = {id(obj): index for index, obj in enumerate(shared)}
     ids = list(menu.nodes)
     for start in range(0, len(ids), BATCH):
-        batch = [(menu.nodes[i], {code: renderer.node(i, code) for code in menu.languages}) for i in ids[start : start + BATCH]]
-        _dump(out, ("nodes", batch))
+        batch = [(menu.nodes[i], tuple(renderer.node(i, code) for code in menu.languages)) for i in ids[start : start + BATCH]]
+        _dump(out, ("nodes", batch), table)
     _dump(out, ("end",))
 
 
@@ -103,7 +154,8 @@ def _adopt(stream: BinaryIO) -> Renderer:
         raise MenuInvalid(problems)
     if message[0] != "menu":
         raise RebuildFailed(f"unexpected message {message[0]!r}")
-    top, count = message[1], message[2]
+    top, count, shared = message[1], message[2], message[3]
+    codes = tuple(top["languages"])
     nodes: dict[str, m.Node] = {}
     first: dict[tuple[str, str], str] = {}
     # The collector's own passes would walk the new objects again and again, sometimes in
@@ -114,12 +166,12 @@ def _adopt(stream: BinaryIO) -> Renderer:
     try:
         while True:
             give_way()
-            message = pickle.load(stream)
+            message = _Unpickler(stream, shared).load()
             if message[0] == "end":
                 break
             for node, twiml in message[1]:
                 nodes[node.id] = node
-                for code, xml in twiml.items():
+                for code, xml in zip(codes, twiml):  # first-visit TwiML, one per language in menu order
                     first[(node.id, code)] = xml
         if len(nodes) != count:
             raise RebuildFailed(f"received {len(nodes)} of {count} nodes")
