@@ -171,7 +171,7 @@ def _adopt(stream: BinaryIO) -> Renderer:
                 break
             for node, twiml in message[1]:
                 nodes[node.id] = node
-                for code, xml in zip(codes, twiml):  # first-visit TwiML, one per language in menu order
+                for code, xml in zip(codes, twiml, strict=True):  # first-visit TwiML, one per language in menu order
                     first[(node.id, code)] = xml
         if len(nodes) != count:
             raise RebuildFailed(f"received {len(nodes)} of {count} nodes")
