@@ -27,7 +27,6 @@ SWITCH_INTERVAL = 0.0001  # while paced work runs, a woken request thread gets t
 CONTENDED = 0.00002  # a slice that took this much longer than its own CPU time was interrupted by another thread
 MIN_REST = 0.002  # seconds: the shortest rest while a request is being answered
 SWEEP_EVERY = 0.002  # seconds between young-generation passes
-FREEZE_EVERY = 0.02  # seconds between freezes of what an adopting job has made
 
 
 def give_way() -> None:
@@ -123,7 +122,7 @@ class _Job:
         self.freeze = freeze
         self.wall = time.perf_counter()
         self.cpu = time.thread_time()
-        self.swept = self.frozen = self.wall
+        self.swept = self.wall
 
     def give_way(self) -> None:
         pacer = self.pacer
@@ -138,15 +137,12 @@ class _Job:
             # making short-lived garbage, and the collector's own passes are paused (while a
             # menu is adopted) or held off (freeing a big menu deallocates far more than it
             # allocates). If this job makes objects that will live on (a menu being adopted),
-            # then now and then, between requests: collect everything not yet frozen
-            # (little, since the last freeze) and freeze what is left, so that no collection
-            # walks it again. Never while a request is being answered, and not too often:
-            # whatever another thread holds at that moment is frozen too, and if it later
-            # becomes cyclic garbage it is never collected.
-            if self.freeze and not pacer.in_progress and now - self.frozen > FREEZE_EVERY:
-                gc.collect()
+            # then between requests: sweep the middle generation too and freeze what is
+            # left, so that no collection walks it again. Not while a request is half done,
+            # or its garbage-to-be would be frozen with it.
+            if self.freeze and not pacer.in_progress:
+                gc.collect(1)
                 gc.freeze()
-                self.frozen = now
             else:
                 gc.collect(0)
             self.swept = now
