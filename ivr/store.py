@@ -160,7 +160,8 @@ class MenuStore:
         try:
             renderer = Renderer(load_menu(self.path, gentle=self._started)).warm() if build is None else build(self.path)
             live = Live(renderer, signature, time.time())
-            gc.freeze()
+            if build is None:
+                gc.freeze()  # (an adopted menu was frozen as it came, between requests)
         finally:
             if was_enabled:
                 gc.enable()
