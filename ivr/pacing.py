@@ -137,13 +137,12 @@ class _Job:
             # making short-lived garbage, and the collector's own passes are paused (while a
             # menu is adopted) or held off (freeing a big menu deallocates far more than it
             # allocates). If this job makes objects that will live on (a menu being adopted),
-            # then between requests: collect everything not yet frozen (little, since the
-            # last freeze) and freeze what is left, so that no collection walks it again.
-            # Never while a request is being answered: what another thread holds at that
-            # moment is frozen too, and should it later become cyclic garbage, it would
-            # never be collected.
+            # then between requests: sweep the two young generations (little, since the last
+            # freeze) and freeze what is left, so that no collection walks it again. Never
+            # while a request is being answered: what another thread holds at that moment is
+            # frozen too, and should it later become cyclic garbage, it is never collected.
             if self.freeze and not pacer.in_progress:
-                gc.collect()
+                gc.collect(1)
                 gc.freeze()
             else:
                 gc.collect(0)
