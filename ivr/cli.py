@@ -173,6 +173,7 @@ def test_calls(files: tuple[str, ...], url: str | None, menu_path: str, token: s
 @click.option("--allow-remote", is_flag=True, help="Allow a target that is not a loopback address.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed for the random callers.")
 @click.option("--think", type=float, default=0.0, show_default=True, help="Mean seconds a random caller listens before each action.")
+@click.option("--ramp", type=float, default=None, help="Seconds over which the concurrent callers start (default: the think time).")
 def load(
     url: str,
     n_calls: int,
@@ -183,6 +184,7 @@ def load(
     allow_remote: bool,
     seed: int,
     think: float,
+    ramp: float | None,
 ) -> None:
     """Place many concurrent simulated calls against a running server and report speed and errors."""
     from .load import http_transport_factory, is_loopback, run_load
@@ -194,7 +196,15 @@ def load(
     scripts = [load_script(p) for p in script_files]
     menu = _load_or_report(menu_path) if scripts else None
     report = run_load(
-        http_transport_factory(url), n_calls, max(1, concurrency), scripts=scripts, menu=menu, auth_token=token, seed=seed, think=think
+        http_transport_factory(url),
+        n_calls,
+        max(1, concurrency),
+        scripts=scripts,
+        menu=menu,
+        auth_token=token,
+        seed=seed,
+        think=think,
+        ramp=ramp,
     )
     click.echo(report.summary())
     if report.errors:

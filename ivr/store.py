@@ -2,11 +2,12 @@
 
 The server holds one `Renderer` (one frozen menu) at a time. A request checks
 the file's mtime at most once a second; SIGHUP forces a check. A changed file is
-loaded, validated and pre-rendered in a background thread while requests keep
-being answered from the live menu, then swapped in with a single assignment. That
-thread is paced (see `pacing`): it works in the gaps between requests, so a reload
-of even a huge menu does not slow the calls in progress. An invalid file is never
-served: the last good menu stays live and the error is logged.
+loaded, validated and pre-rendered by a child process (see `rebuild`) while requests
+keep being answered from the live menu; a background thread adopts the result and
+swaps it in with a single assignment, and frees the replaced menu later. That thread
+is paced (see `pacing`): it works in the gaps between requests, so a reload of even a
+huge menu does not slow the calls in progress. An invalid file is never served: the
+last good menu stays live and the error is logged.
 """
 
 from __future__ import annotations
