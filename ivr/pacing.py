@@ -27,6 +27,9 @@ SWITCH_INTERVAL = 0.0001  # while paced work runs, a woken request thread gets t
 CONTENDED = 0.00002  # a slice that took this much longer than its own CPU time was interrupted by another thread
 MIN_REST = 0.002  # seconds: the shortest rest while a request is being answered
 SWEEP_EVERY = 0.002  # seconds between young-generation passes
+RECENT = 0.001  # seconds after a request during which the server still counts as busy
+BURST = 0.0001  # seconds of work, when idle, between short pauses...
+BREATHER = 0.00005  # ...of this long
 
 
 def give_way() -> None:
@@ -64,6 +67,7 @@ class Pacer:
     def __init__(self, max_wait: float = 0.005):
         self.max_wait = max_wait
         self.in_progress = 0
+        self.last_answered = 0.0  # perf_counter() when the last request was answered
         self._count_lock = threading.Lock()
         self._switch_lock = threading.Lock()
         self._running = 0
@@ -83,6 +87,7 @@ class Pacer:
             finally:
                 with self._count_lock:
                     self.in_progress -= 1
+                self.last_answered = time.perf_counter()
 
         return counted
 
@@ -122,15 +127,13 @@ class _Job:
         self.freeze = freeze
         self.wall = time.perf_counter()
         self.cpu = time.thread_time()
-        self.swept = self.wall
+        self.swept = self.breathed = self.wall
 
     def give_way(self) -> None:
         pacer = self.pacer
         wall = time.perf_counter() - self.wall
         cpu = time.thread_time() - self.cpu
         pacer.longest_slice = max(pacer.longest_slice, cpu)
-        # Someone else wants the interpreter if a request is being answered, or if another
-        # thread ran in the middle of our slice (a request still being parsed, say).
         now = time.perf_counter()
         if now - self.swept > SWEEP_EVERY:
             # A small pass over the young objects every few milliseconds. Requests go on
@@ -147,9 +150,16 @@ class _Job:
             else:
                 gc.collect(0)
             self.swept = now
-        if pacer.in_progress or wall - cpu > CONTENDED:
+        # Busy: a request is being answered, one was answered a moment ago (another is likely
+        # on its way in), or another thread ran in the middle of our slice.
+        if pacer.in_progress or now - pacer.last_answered < RECENT or wall - cpu > CONTENDED:
             time.sleep(min(pacer.max_wait, max(pacer.REST * wall, MIN_REST)))
-        else:
-            time.sleep(0)  # hand the interpreter to a request thread that has just woken, if any
+            self.breathed = time.perf_counter()
+        elif now - self.breathed > BURST:
+            # Idle as far as we can tell, but a request may have just arrived and not yet
+            # reached the app: a real pause hands it the interpreter at once, where it would
+            # otherwise wait out the switch interval and then share the CPU with us.
+            time.sleep(BREATHER)
+            self.breathed = time.perf_counter()
         self.wall = time.perf_counter()
         self.cpu = time.thread_time()
