@@ -126,9 +126,11 @@ class HttpTransport:
                     continue  # the server had closed a kept-alive connection: once more on a new one
                 raise
             break
-        self._connection = None if response.will_close else connection
         if response.will_close:
             connection.close()
+            self._connection = None
+        else:
+            self._connection = connection
         return Reply(response.status, response.getheader("Content-Type", ""), data, time.perf_counter() - started)
 
 

@@ -56,10 +56,10 @@ def _with_safe_points(items: Iterable[T], every: int) -> Iterator[T]:
 class Pacer:
     """Counts requests in progress; lets background work wait for them to finish.
 
-    At a safe point, background work carries straight on while the server is idle; while a
-    request is being answered it rests `REST` times as long as its last slice took, so it
-    never takes more than 1/(REST+1) of the interpreter from calls, and a request is held
-    up by one slice at most. It still advances (slowly) on a server that is never idle.
+    At a safe point, background work carries straight on while the server is idle (with a
+    short real pause every `BURST` of work); while the server is busy it rests `REST` times
+    as long as its last slice took, at least `MIN_REST` and at most `max_wait`, so a request
+    is held up by one slice at most. It still advances (slowly) on a server never idle.
     """
 
     REST = 4
@@ -94,7 +94,7 @@ class Pacer:
     # --- the background side -------------------------------------------------------------
     @property
     def working(self) -> bool:
-        """True while paced background work is running (for /healthz-style checks and benchmarks)."""
+        """True while paced background work is running (for benchmarks and tests)."""
         return self._running > 0
 
     @contextmanager
@@ -131,10 +131,10 @@ class _Job:
 
     def give_way(self) -> None:
         pacer = self.pacer
-        wall = time.perf_counter() - self.wall
+        now = time.perf_counter()
+        wall = now - self.wall
         cpu = time.thread_time() - self.cpu
         pacer.longest_slice = max(pacer.longest_slice, cpu)
-        now = time.perf_counter()
         if now - self.swept > SWEEP_EVERY:
             # A small pass over the young objects every few milliseconds. Requests go on
             # making short-lived garbage, and the collector's own passes are paused (while a

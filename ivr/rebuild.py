@@ -2,12 +2,13 @@
 
 Parsing, validating and pre-rendering a big menu is seconds of CPU. Done in a thread of
 the serving process it would share the interpreter lock with the requests being
-answered. So a reload runs `python -m ivr.rebuild FILE` as a child process, on another
-core, which does all of that and streams the result back as a series of small pickles:
-the menu's top level, then its nodes a few at a time with their pre-rendered first-visit
-TwiML. The serving process only unpickles them, a few microseconds per step, giving way
-to requests between steps (see `pacing`). The child is our own code talking to us over
-a private pipe, so unpickling its output is safe.
+answered. So a reload runs a child process (`CHILD`, at lower CPU priority, on another
+core), which does all of that and writes the result as a series of small pickles to an
+unnamed temporary file: the menu's top level and the objects its nodes share, then one
+node at a time with its pre-rendered first-visit TwiML. The serving process maps the file
+and only unpickles, some twenty microseconds per step, giving way to requests between
+steps (see `pacing`). The child is our own code writing to a file only we can open, so
+unpickling its output is safe.
 """
 
 from __future__ import annotations
@@ -50,12 +51,15 @@ def _mappingproxy(data: dict) -> MappingProxyType:
     return MappingProxyType(data)
 
 
+_DISPATCH = {**copyreg.dispatch_table, MappingProxyType: _reduce_mappingproxy}  # the model's frozen maps
+
+
 class _Pickler(pickle.Pickler):
     """Pickles the model; objects in `shared` are written as their index in that table."""
 
     def __init__(self, out: BinaryIO, shared: dict[int, int]):
         super().__init__(out, protocol=pickle.HIGHEST_PROTOCOL)
-        self.dispatch_table = {**copyreg.dispatch_table, MappingProxyType: _reduce_mappingproxy}  # the model's frozen maps
+        self.dispatch_table = _DISPATCH
         self.shared = shared
 
     def persistent_id(self, obj: object) -> int | None:
@@ -184,7 +188,7 @@ def _adopt(stream: BinaryIO) -> Renderer:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        sys.stderr.write("usage: python -m ivr.rebuild MENU_FILE  (used by the server to reload a menu)\n")
+        sys.stderr.write("usage: python -c 'from ivr.rebuild import main; main()' MENU_FILE  (the server runs this to reload a menu)\n")
         return 2
     with contextlib.suppress(OSError):
         os.nice(10)  # the server's workers answering calls come first for the CPU

@@ -155,14 +155,13 @@ class MenuStore:
         # no cycles. The cyclic GC would walk them again and again while they are made: built
         # here, it is paused; adopted from a child, the paced job sweeps and freezes as it
         # goes (see rebuild._adopt). Either way they end frozen: no later collection walks them.
+        if build is not None:
+            return Live(build(self.path), signature, time.time())
         was_enabled = gc.isenabled()
-        if build is None:
-            gc.disable()
+        gc.disable()
         try:
-            renderer = Renderer(load_menu(self.path, gentle=self._started)).warm() if build is None else build(self.path)
-            live = Live(renderer, signature, time.time())
-            if build is None:
-                gc.freeze()  # (an adopted menu was frozen as it came, between requests)
+            live = Live(Renderer(load_menu(self.path, gentle=self._started)).warm(), signature, time.time())
+            gc.freeze()
         finally:
             if was_enabled:
                 gc.enable()
