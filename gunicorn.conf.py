@@ -5,9 +5,10 @@
   Twilio gives up and plays the Fallback URL.
 - The access log has the path only: no query string (it carries call state) and no form
   data, so no caller number can reach it. Twilio's own address is not logged either.
-- The app is loaded once in the master (preload): a worker that is restarted later starts
-  from the menu that was valid at start-up and then picks up the current file only if it
-  validates. An invalid edit can never stop a worker from booting.
+- The app is loaded once in the master (preload), which keeps its menu current. A worker
+  that is (re)started checks the file at once; if the file is broken it keeps the menu it
+  was forked with, or the last good copy on disk if that is newer. An invalid edit can
+  never stop a worker from booting.
 """
 
 import multiprocessing
@@ -32,12 +33,9 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 
 
 def post_worker_init(worker):  # noqa: ANN001, ANN201 - gunicorn's hook signature
-    """In each worker: re-read the menu file now (it may have changed since the master loaded it),
-    and let SIGHUP to a worker force a reload (gunicorn resets signal handlers in workers)."""
-    from ivr.app import install_sighup
+    """Let SIGHUP to a worker force a reload (gunicorn resets signal handlers in workers)."""
+    from ivr.line.app import install_sighup
 
     store = getattr(worker.wsgi, "extensions", {}).get("ivr_store")
-    if store is None:  # another app under the same settings (the benchmark's floor)
-        return
-    store.request_reload()
-    install_sighup(store)
+    if store is not None:  # None: another app under the same settings (the benchmark's floor)
+        install_sighup(store)

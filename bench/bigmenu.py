@@ -24,9 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import ivr.store  # noqa: E402
 import yaml  # noqa: E402
 
-import ivr.store  # noqa: E402
 from ivr import create_app, load_menu, rebuild  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

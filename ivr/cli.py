@@ -7,9 +7,7 @@ import sys
 
 import click
 
-from .app import DEFAULT_MENU
-from .errors import MenuInvalid
-from .validate import load_menu
+from .menu import DEFAULT_MENU, MenuInvalid, load_menu
 
 MENU_ARG = click.argument("path", default=DEFAULT_MENU, type=click.Path(dir_okay=False))
 FORMAT_OPT = click.option(
@@ -74,7 +72,7 @@ TOKEN_OPT = click.option(
 
 
 def _transport(url: str | None, menu_path: str, token: str | None):
-    from .caller import HttpTransport, in_process
+    from .sim.caller import HttpTransport, in_process
 
     if url:
         return HttpTransport(url), token
@@ -95,8 +93,8 @@ def call(url: str | None, menu_path: str, token: str | None, lang: str | None, t
 
     Type ? during the call for the commands (silence, dial outcomes, hang up).
     """
-    from .caller import Call, CallError
-    from .terminal import interactive_call
+    from .sim.caller import Call, CallError
+    from .sim.terminal import interactive_call
 
     if not url:
         _load_or_report(menu_path)
@@ -125,7 +123,7 @@ def test_calls(files: tuple[str, ...], url: str | None, menu_path: str, token: s
     """
     import glob
 
-    from .scripts import Coverage, ScriptError, format_failure, load_script, run_script
+    from .sim.scripts import Coverage, ScriptError, format_failure, load_script, run_script
 
     paths = list(files) or sorted(glob.glob("calls/*.yaml"))
     if not paths:
@@ -187,8 +185,8 @@ def load(
     ramp: float | None,
 ) -> None:
     """Place many concurrent simulated calls against a running server and report speed and errors."""
-    from .load import http_transport_factory, is_loopback, run_load
-    from .scripts import load_script
+    from .sim.load import http_transport_factory, is_loopback, run_load
+    from .sim.scripts import load_script
 
     if not allow_remote and not is_loopback(url):
         click.echo(f"Refusing to load {url}: not a loopback address. Pass --allow-remote if you really mean it.", err=True)
@@ -222,7 +220,7 @@ def lint(path: str, fmt: str, strict: bool) -> None:
 
     Warnings exit 0 (1 with --strict); validation errors exit 1.
     """
-    from .lint import length_table, lint_menu, reach_table
+    from .staff.lint import length_table, lint_menu, reach_table
 
     menu = _load_or_report(path, fmt, f"Fix these first: python -m ivr validate {path}")
     warnings, reach = lint_menu(menu)
@@ -263,8 +261,8 @@ def graph(path: str, out_dir: str, show: str | None) -> None:
     """
     from pathlib import Path
 
-    from .graph import dot, mermaid, write_graphs
-    from .lint import lint_menu
+    from .staff.graph import dot, mermaid, write_graphs
+    from .staff.lint import lint_menu
 
     menu = _load_or_report(path, "text")
     warnings, _ = lint_menu(menu)
@@ -292,7 +290,7 @@ def fallback(path: str, output: str) -> None:
 
     It needs no server of ours: paste it into a TwiML Bin, or host the file anywhere static.
     """
-    from .fallback import fallback_twiml
+    from .line.fallback import fallback_twiml
 
     menu = _load_or_report(path, "text")
     xml = fallback_twiml(menu)

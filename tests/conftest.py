@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from ivr import create_app
-from ivr.caller import AppTransport, Call
+from ivr.sim.caller import AppTransport, Call
 
 ROOT = Path(__file__).resolve().parent.parent
 MAIN_MENU = ROOT / "menus" / "main.yaml"
 TOKEN = "test-auth-token-0123456789abcdef"
 CALLER_NUMBER = "+17205551234"
+
+# The Flask test client requests http://localhost/..., so that is the public URL Twilio signed.
+os.environ.setdefault("IVR_PUBLIC_URL", "http://localhost")
+# Last good menu copies go to a scratch folder, never into the checkout.
+os.environ["IVR_STATE_DIR"] = tempfile.mkdtemp(prefix="ivr-test-state-")
 
 
 @pytest.fixture
@@ -61,7 +68,10 @@ def live_server():
         server = make_server("127.0.0.1", 0, target, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
-        return f"http://127.0.0.1:{server.server_port}"
+        url = f"http://127.0.0.1:{server.server_port}"
+        if hasattr(target, "config"):
+            target.config["IVR_PUBLIC_URL"] = url  # what Twilio would sign for this server
+        return url
 
     yield serve
     for server in servers:

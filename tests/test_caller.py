@@ -6,7 +6,7 @@ import pytest
 from flask import Flask, Response, request
 from twilio.twiml.voice_response import VoiceResponse
 
-from ivr.caller import AppTransport, Call, CallError, HttpTransport
+from ivr.sim.caller import AppTransport, Call, CallError, HttpTransport
 
 from .conftest import TOKEN
 

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from ivr import load_menu
-from ivr.speech import seconds
+from ivr.menu.spoken import seconds
 
 from .conftest import MAIN_MENU
 

@@ -11,10 +11,10 @@ import time
 
 import pytest
 
-from ivr.caller import Call, HttpTransport
+from ivr.sim.caller import Call, HttpTransport
 
 from .conftest import CALLER_NUMBER, ROOT, TOKEN
-from .test_validator import BASE
+from .test_validator import BASE, line_of
 
 
 def free_port() -> int:
@@ -23,14 +23,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def gunicorn(menu_dir):
-    port = free_port()
-    log = menu_dir / "access.log"
+def start_gunicorn(menu_dir, port: int, log):
     env = {
         **os.environ,
         "IVR_MENU": str(menu_dir / "menus" / "main.yaml"),
+        "IVR_STATE_DIR": str(menu_dir / "state"),
         "TWILIO_AUTH_TOKEN": TOKEN,
+        "IVR_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "GUNICORN_ACCESS_LOG": str(log),
         "WEB_CONCURRENCY": "2",
@@ -43,7 +42,6 @@ def gunicorn(menu_dir):
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -51,9 +49,23 @@ def gunicorn(menu_dir):
             break
         except OSError:
             time.sleep(0.1)
-    yield url, process, menu_dir, log
+    return process
+
+
+def stop(process) -> str:
     os.killpg(process.pid, signal.SIGTERM)
-    process.wait(timeout=30)
+    output, _ = process.communicate(timeout=30)
+    return output.decode(errors="replace")
+
+
+@pytest.fixture
+def gunicorn(menu_dir):
+    port = free_port()
+    log = menu_dir / "access.log"
+    process = start_gunicorn(menu_dir, port, log)
+    yield f"http://127.0.0.1:{port}", process, menu_dir, log
+    if process.poll() is None:
+        stop(process)
 
 
 def health(url: str) -> dict:
@@ -71,25 +83,42 @@ def wait_for(predicate, timeout=20.0):
     return False
 
 
-def test_broken_edit_and_restarted_workers_keep_the_line_up(gunicorn):
-    url, process, menu_dir, log = gunicorn
-    call = Call(HttpTransport(url), auth_token=TOKEN, caller_number=CALLER_NUMBER).start()
-    call.press("3").press("1")
-    assert call.last_heard.startswith("What is human trafficking?")
+def topics_prompt(url: str) -> str:
+    return Call(HttpTransport(url), auth_token=TOKEN, caller_number=CALLER_NUMBER).start().press("3").last_heard
 
+
+def test_restarted_workers_serve_the_last_good_edit_not_the_boot_menu(gunicorn):
+    """Valid edit A, broken edit B, then every worker dies and boots again: they serve A."""
+    url, process, menu_dir, log = gunicorn
+    assert "Choose a topic." in topics_prompt(url)  # the menu the master loaded at boot
     menu = menu_dir / "menus" / "main.yaml"
-    menu.write_text(BASE.replace("goto: victims", "goto: victim"), encoding="utf-8")
-    os.kill(process.pid, signal.SIGHUP)  # gunicorn restarts its workers
-    assert wait_for(lambda: all(health(url)["status"] == "degraded" for _ in range(4)))
+    menu.write_text(BASE.replace("      en: Choose a topic.", "      en: Pick a topic."), encoding="utf-8")  # edit A
+    assert wait_for(lambda: all("Pick a topic." in topics_prompt(url) for _ in range(6)))
+    menu.write_text(BASE.replace("goto: victims", "goto: victim"), encoding="utf-8")  # broken edit B
+    assert wait_for(lambda: all(health(url)["status"] == "degraded" for _ in range(6)))
+
     for pid in children(process.pid):
-        os.kill(pid, signal.SIGKILL)  # a crashed worker boots again even though the file is broken
+        os.kill(pid, signal.SIGKILL)  # workers crash and are booted again from the master
     assert wait_for(lambda: _answers(url))
-    call = Call(HttpTransport(url), auth_token=TOKEN, caller_number=CALLER_NUMBER).start().press("3").press("2")
-    assert call.last_heard.startswith("Who are the victims?")  # still the last good menu
+    heard = [topics_prompt(url) for _ in range(30)]  # spread over both new workers
+    assert all("Pick a topic." in text for text in heard), heard
+    assert all(health(url)["status"] == "degraded" for _ in range(6))
     assert process.poll() is None
 
-    menu.write_text(BASE.replace("      en: Choose a topic.", "      en: Pick a topic."), encoding="utf-8")
-    assert wait_for(lambda: "Pick a topic." in Call(HttpTransport(url), auth_token=TOKEN).start().press("3").last_heard)
+    # a whole new server, started while the file is still broken, serves the last good copy
+    output = stop(process)
+    restarted = start_gunicorn(menu_dir, int(url.rsplit(":", 1)[1]), log)
+    try:
+        assert wait_for(lambda: _answers(url))
+        assert "Pick a topic." in topics_prompt(url)
+        status = health(url)
+        assert status["status"] == "degraded" and status["serving"] == "last good copy"
+        assert status["problem"] == {"file": "main.yaml", "line": line_of(menu.read_text(), "goto: victim"), "kind": "reference", "errors": 1}
+        menu.write_text(BASE, encoding="utf-8")  # fixed: live again within the reload interval
+        assert wait_for(lambda: "Choose a topic." in topics_prompt(url) and health(url)["status"] == "ok")
+    finally:
+        output += stop(restarted)
+    assert "Serving the last good copy" in output
 
     logged = log.read_text()
     assert '"POST /choose"' in logged and "?" not in logged  # no query strings (call state)

@@ -10,11 +10,11 @@ import pytest
 from click.testing import CliRunner
 
 from ivr import load_menu
-from ivr.caller import Call, HttpTransport, in_process
 from ivr.cli import main
-from ivr.load import is_loopback, run_load
-from ivr.scripts import Coverage, ScriptError, format_failure, load_script, run_script
-from ivr.terminal import interactive_call
+from ivr.sim.caller import Call, HttpTransport, in_process
+from ivr.sim.load import is_loopback, run_load
+from ivr.sim.scripts import Coverage, ScriptError, format_failure, load_script, run_script
+from ivr.sim.terminal import interactive_call
 
 from .conftest import MAIN_MENU, ROOT, TOKEN
 
@@ -162,7 +162,7 @@ def test_load_mode_spreads_the_callers_starts_over_the_ramp(monkeypatch):
     """Callers do not all dial in the same millisecond: starts are spread over `ramp` seconds."""
     import time as clock
 
-    from ivr import load
+    from ivr.sim import load
 
     starts: list[float] = []
 

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 from twilio.request_validator import RequestValidator
 
-from ivr import create_app
-from ivr.caller import AppTransport, Call, CallError
+from ivr import ConfigError, create_app
+from ivr.sim.caller import AppTransport, Call, CallError
 
-from .conftest import CALLER_NUMBER, MAIN_MENU, TOKEN
+from .conftest import CALLER_NUMBER, MAIN_MENU, ROOT, TOKEN
 
 FORM = {"CallSid": "CA" + "1" * 32, "From": CALLER_NUMBER, "To": "+17205550123"}
 
@@ -70,16 +73,31 @@ def test_public_base_url_behind_tls_proxy():
     assert client.post("/voice", data=FORM, headers={"X-Twilio-Signature": sign("http://localhost/voice", FORM)}).status_code == 403
 
 
-def test_proxy_hops_trusts_forwarded_headers():
-    app = create_app({"IVR_MENU": str(MAIN_MENU), "TWILIO_AUTH_TOKEN": TOKEN, "IVR_PROXY_HOPS": 1})
+def test_signatures_are_checked_against_the_public_url_never_the_host_header():
+    """A request signed for another URL of the same Twilio account is refused, whatever Host it claims."""
+    app = create_app({"IVR_MENU": str(MAIN_MENU), "TWILIO_AUTH_TOKEN": TOKEN, "IVR_PUBLIC_URL": "https://line.example.org", "IVR_PROXY_HOPS": 1})
     client = app.test_client()
-    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "line.example.org", "X-Forwarded-For": "203.0.113.9"}
-    url = "https://line.example.org/voice"
-    response = client.post("/voice", data=FORM, headers={**forwarded, "X-Twilio-Signature": sign(url, FORM)})
-    assert response.status_code == 200
-    # without ProxyFix the same request fails: the app would see http://localhost
-    plain = create_app({"IVR_MENU": str(MAIN_MENU), "TWILIO_AUTH_TOKEN": TOKEN})
-    assert plain.test_client().post("/voice", data=FORM, headers={**forwarded, "X-Twilio-Signature": sign(url, FORM)}).status_code == 403
+    other = "https://other-app.example.com/voice"
+    spoofed = {"Host": "other-app.example.com", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "other-app.example.com"}
+    assert client.post("/voice", data=FORM, headers={**spoofed, "X-Twilio-Signature": sign(other, FORM)}).status_code == 403
+    ours = "https://line.example.org/voice"
+    assert client.post("/voice", data=FORM, headers={**spoofed, "X-Twilio-Signature": sign(ours, FORM)}).status_code == 200
+
+
+def test_a_token_without_a_public_url_refuses_to_start(monkeypatch):
+    monkeypatch.delenv("IVR_PUBLIC_URL", raising=False)
+    with pytest.raises(ConfigError) as err:
+        create_app({"IVR_MENU": str(MAIN_MENU), "TWILIO_AUTH_TOKEN": TOKEN, "IVR_PUBLIC_URL": ""})
+    assert "IVR_PUBLIC_URL must be too" in str(err.value)
+    result = subprocess.run(
+        [sys.executable, "server.py"],
+        cwd=ROOT,
+        env={**os.environ, "TWILIO_AUTH_TOKEN": TOKEN, "IVR_PUBLIC_URL": "", "IVR_MENU": str(MAIN_MENU)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1 and "IVR_PUBLIC_URL must be too" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_simulated_caller_works_through_proxy_prefix():

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 
-from ivr import create_app
+import pytest
+
+from ivr import ConfigError, create_app
 
 from .conftest import MAIN_MENU, TOKEN
 
@@ -25,18 +27,42 @@ def test_off_in_production_without_its_own_password():
     assert client.post("/simulator/api/call", json={}).status_code == 404
 
 
+PASSWORD = "correct horse battery"
+
+
 def test_production_with_password_asks_for_it_and_signs_calls():
-    app = create_app({"IVR_MENU": str(MAIN_MENU), "TWILIO_AUTH_TOKEN": TOKEN, "IVR_SIMULATOR_PASSWORD": "s3cret"})
+    app = create_app(
+        {"IVR_MENU": str(MAIN_MENU), "TWILIO_AUTH_TOKEN": TOKEN, "IVR_SIMULATOR_PASSWORD": PASSWORD, "IVR_PUBLIC_URL": "https://line.example.org/ivr"}
+    )
     client = app.test_client()
     assert client.get("/simulator").status_code == 401
     assert client.get("/simulator", headers=basic("wrong")).status_code == 401
-    assert client.get("/simulator", headers=basic("s3cret")).status_code == 200
-    state = client.post("/simulator/api/call", json={"lang": "es"}, headers=basic("s3cret")).get_json()
+    assert client.get("/simulator", headers=basic(PASSWORD)).status_code == 200
+    # the browser phone's calls are signed for the public URL, as Twilio signs them
+    state = client.post("/simulator/api/call", json={"lang": "es"}, headers=basic(PASSWORD)).get_json()
     assert state["node"] == "welcome" and state["waiting_for"] == "gather"  # the signed webhooks answered
     assert state["events"][0]["language"] == "es-US"
-    after = client.post("/simulator/api/call", json={"lang": "es", "actions": [["press", "1"]]}, headers=basic("s3cret")).get_json()
+    after = client.post("/simulator/api/call", json={"lang": "es", "actions": [["press", "1"]]}, headers=basic(PASSWORD)).get_json()
     assert after["waiting_for"] == "dial" and after["dialled"] == "+18883737888"
     assert after["events"][0] == {"kind": "press", "text": "1", "language": "", "voice": "", "node": "welcome"}
+
+
+def test_a_short_password_refuses_to_start():
+    with pytest.raises(ConfigError) as err:
+        create_app({"IVR_MENU": str(MAIN_MENU), "TWILIO_AUTH_TOKEN": TOKEN, "IVR_SIMULATOR_PASSWORD": "s3cret-pass"})
+    assert "IVR_SIMULATOR_PASSWORD must be at least 12 characters long (it has 11)" in str(err.value)
+
+
+def test_wrong_passwords_are_rate_limited_per_client():
+    app = create_app({"IVR_MENU": str(MAIN_MENU), "TWILIO_AUTH_TOKEN": TOKEN, "IVR_SIMULATOR_PASSWORD": PASSWORD})
+    client = app.test_client()
+    guesser = {"REMOTE_ADDR": "198.51.100.7"}
+    for guess in range(5):
+        assert client.get("/simulator", headers=basic(f"guess-{guess}"), environ_base=guesser).status_code == 401
+    locked = client.get("/simulator", headers=basic(PASSWORD), environ_base=guesser)
+    assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0  # even the right password waits
+    # another client is not locked out by someone else's guesses
+    assert client.get("/simulator", headers=basic(PASSWORD), environ_base={"REMOTE_ADDR": "203.0.113.5"}).status_code == 200
 
 
 def test_api_is_stateless_and_rejects_bad_actions():

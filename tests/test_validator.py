@@ -149,11 +149,35 @@ def test_unknown_placeholder(tmp_path):
     assert p.line == line_of(text, "{hotlin}") and "Did you mean 'hotline'?" in p.message
 
 
-def test_yaml_syntax_error_shows_line_and_caret(tmp_path):
+def test_unclosed_bracket_is_reported_on_the_line_that_opened_it(tmp_path):
     text, path, problems = broken(tmp_path, "  timeout: 10", "  timeout: [10")
     p = only(problems)
-    assert p.code == "syntax" and "YAML syntax error" in p.message
-    assert "^" in p.snippet
+    assert p.code == "syntax" and p.line == line_of(text, "timeout: [10")  # not where PyYAML gave up
+    assert f"opens with '[' on line {p.line} is never closed" in p.message and "add the missing ']'" in p.message
+    assert p.snippet.splitlines()[1].index("^") == p.snippet.splitlines()[0].index("[")
+
+
+def test_unclosed_quote_is_reported_on_the_line_that_opened_it(tmp_path):
+    text, path, problems = broken(tmp_path, "      en: Choose a topic.", '      en: "Choose a topic.')
+    p = only(problems)
+    assert p.line == line_of(text, '"Choose a topic.')
+    assert f'starts with " on line {p.line} has no closing "' in p.message
+
+
+def test_a_tab_is_named_in_plain_words(tmp_path):
+    text, path, problems = broken(tmp_path, "    type: content\n    text:\n      en: >-\n        What is", "\ttype: content\n    text:\n      en: >-\n        What is")
+    p = only(problems)
+    assert p.line == line_of(text, "\ttype: content")
+    assert p.message == f"Line {p.line} starts with a tab: indent with spaces instead (YAML does not allow tabs)."
+
+
+@pytest.mark.parametrize("old, new", [("    prompt:\n      en: Choose", "    prompt:\n       en: Choose"), ("  silences: 3", "   silences: 3")])
+def test_wrong_indentation_names_the_line_in_plain_words(tmp_path, old, new):
+    text, path, problems = broken(tmp_path, old, new)
+    p = only(problems)
+    assert p.message.startswith(f"Line {p.line} is indented differently from the lines above it (line {p.line - 1}).")
+    changed = line_of(text, new.splitlines()[-1])
+    assert p.line in (changed, changed + 1)  # the edited line, or the next one that no longer lines up with it
 
 
 def test_all_errors_reported_not_just_the_first(tmp_path):

@@ -1,4 +1,10 @@
-"""Just enough of WAV and MP3 to tell a real recording from a wrong file, and how long it is."""
+"""Recordings: where they may live, and just enough of WAV and MP3 to tell a real one and its length.
+
+Recordings are served only from the project's `audio/` folder. A menu's `audio_dir` may
+name a folder inside it, and a file that is a link to somewhere outside it is refused,
+both by the validator and when Twilio fetches it: a menu edit must never be a way to
+publish other files of the server.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,32 @@ _MP3_V2_BITRATES = [0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160
 
 class AudioProblem(Exception):
     pass
+
+
+class AudioOutside(Exception):
+    """A recording (or the folder of recordings) that resolves outside the project's audio/."""
+
+
+def project_audio_root(menu_file: Path) -> Path:
+    """The project's audio/ folder: beside the folder that holds the menu file (menus/../audio)."""
+    return (menu_file.parent / ".." / "audio").resolve()
+
+
+def is_inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def find_recording(audio_dir: Path, name: str, root: Path | None = None) -> Path | None:
+    """The file `name` under `audio_dir`, resolved (links followed), or None if there is none.
+
+    Raises AudioOutside when it exists but resolves outside `root` (default: `audio_dir`).
+    """
+    path = (audio_dir / name).resolve()
+    if not is_inside(path, (root or audio_dir).resolve()):
+        if path.exists():
+            raise AudioOutside(name)
+        return None
+    return path if path.is_file() else None
 
 
 def duration(path: Path) -> float:

@@ -28,8 +28,8 @@ from pathlib import Path
 
 import yaml
 
+from ..menu import Menu
 from .caller import DIAL_OUTCOMES, Call, CallError, Transport
-from .model import Menu
 
 EXPECTATIONS = ("contains", "matches", "not_contains", "language")
 STEP_KINDS = ("expect", "press", "silence", "dial", "expect_transfer", "expect_node", "expect_end", "hangup")

@@ -5,17 +5,17 @@ webhooks in-process (signed with the app's token when there is one), so the brow
 exercises exactly what Twilio would. Like the line itself it keeps no state: the page
 sends the call's actions so far, and the server replays them (a few cached webhooks)
 before the new one, so any worker of any instance can answer. On in development mode;
-with TWILIO_AUTH_TOKEN set it is off unless IVR_SIMULATOR_PASSWORD is set, and then it
-asks for that password.
+with TWILIO_AUTH_TOKEN set it is off unless IVR_SIMULATOR_PASSWORD is set (at least 12
+characters), and then it asks for that password, with wrong guesses rate-limited.
 """
 
 from __future__ import annotations
 
-import hmac
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, render_template, request
 
+from ..line.security import PasswordGate
 from .caller import DIAL_OUTCOMES, AppTransport, Call, CallError, Event
 
 bp = Blueprint("simulator", __name__, template_folder="templates")
@@ -32,20 +32,19 @@ def enabled(app: Flask) -> bool:
 
 
 def register(app: Flask) -> None:
-    if enabled(app):
-        app.register_blueprint(bp)
+    """Add the browser phone to the line's app. Raises ConfigError for a password under 12 characters."""
+    if not enabled(app):
+        return
+    password = app.config.get("IVR_SIMULATOR_PASSWORD") or ""
+    if password or app.config.get("TWILIO_AUTH_TOKEN"):
+        app.extensions["ivr_simulator_gate"] = PasswordGate("IVR_SIMULATOR_PASSWORD", password)
+    app.register_blueprint(bp)
 
 
 @bp.before_request
 def require_password() -> Response | None:
-    password = current_app.config.get("IVR_SIMULATOR_PASSWORD")
-    if not current_app.config.get("TWILIO_AUTH_TOKEN") and not password:
-        return None  # development mode
-    auth = request.authorization
-    given = (auth.password or "") if auth else ""
-    if not hmac.compare_digest(given.encode(), password.encode()):
-        return Response("The simulator needs its password.", 401, {"WWW-Authenticate": 'Basic realm="simulator"'})
-    return None
+    gate: PasswordGate | None = current_app.extensions.get("ivr_simulator_gate")
+    return gate.check("simulator") if gate is not None else None  # no gate: development mode
 
 
 def event_json(event: Event) -> dict[str, str]:
@@ -95,7 +94,9 @@ def replay() -> Response:
     if not isinstance(actions, list) or len(actions) > MAX_ACTIONS:
         abort(400)
     token = current_app.config.get("TWILIO_AUTH_TOKEN") or None
-    call = Call(AppTransport(current_app._get_current_object()), auth_token=token, max_requests=4 * MAX_ACTIONS)  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    transport = AppTransport(app, base_url=app.config["IVR_PUBLIC_URL"] or None)  # signed as Twilio signs the public URL
+    call = Call(transport, auth_token=token, max_requests=4 * MAX_ACTIONS)
     since = 0
     try:
         call.start(f"voice?lang={lang}" if lang.isalpha() else "voice")

@@ -70,16 +70,25 @@ class Transport(Protocol):
 
 
 class AppTransport:
-    """In-process: Flask's test client, no network."""
+    """In-process: Flask's test client, no network.
+
+    `base_url` is the address the app is known by (what Twilio would call and sign); each
+    request goes to the app at the path below it.
+    """
 
     base_url = "http://localhost/"
 
-    def __init__(self, app):  # noqa: ANN001 - a Flask app
+    def __init__(self, app, base_url: str | None = None):  # noqa: ANN001 - a Flask app
         self.client = app.test_client()
+        if base_url:
+            self.base_url = base_url.rstrip("/") + "/"
 
     def send(self, method: str, url: str, params: dict[str, str], headers: dict[str, str]) -> Reply:
-        parts = urlsplit(url)
-        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        if url.startswith(self.base_url):
+            path = "/" + url[len(self.base_url) :]
+        else:
+            parts = urlsplit(url)
+            path = parts.path + (f"?{parts.query}" if parts.query else "")
         started = time.perf_counter()
         if method == "GET":
             response = self.client.get(path, headers=headers)
@@ -374,6 +383,7 @@ class Call:
 
 def in_process(menu_path: str, auth_token: str | None = None) -> AppTransport:
     """A transport to a fresh app serving `menu_path`, without a network."""
-    from .app import create_app
+    from ..line.app import create_line_app
 
-    return AppTransport(create_app({"IVR_MENU": menu_path, "TWILIO_AUTH_TOKEN": auth_token or ""}))
+    config = {"IVR_MENU": menu_path, "TWILIO_AUTH_TOKEN": auth_token or "", "IVR_PUBLIC_URL": AppTransport.base_url}
+    return AppTransport(create_line_app(config))

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from twilio.twiml.voice_response import VoiceResponse
 
-from . import model as m
+from ..menu import model as m
+from ..menu.spoken import spoken_number
 from .render import DIAL_TIMEOUT
-from .speech import spoken_number
 
 
 def fallback_twiml(menu: m.Menu) -> str:

@@ -12,8 +12,7 @@ from typing import NamedTuple
 
 import yaml
 
-from .errors import MenuProblem
-from .pacing import paced
+from .problems import MenuProblem
 
 STR = "tag:yaml.org,2002:str"
 INT = "tag:yaml.org,2002:int"
@@ -70,23 +69,123 @@ def _mark(file: str, node: yaml.Node) -> Mark:
 
 
 def syntax_problem(file: str, text: str, err: yaml.YAMLError) -> MenuProblem:
-    """Turn a PyYAML syntax error into a problem with the line and a caret under the spot."""
-    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
-    problem = getattr(err, "problem", None) or str(err)
-    context = getattr(err, "context", None)
-    message = f"YAML syntax error: {problem}"
-    if context:
-        message += f" ({context})"
-    message += (
-        ". Check the indentation and that every ':' has a space after it; quote text that contains ': ' or starts with a special character."
-    )
-    if mark is None:
-        return MenuProblem(file, 1, 1, message, code="syntax")
+    """A YAML syntax error in plain words, on the line where the problem starts, with a caret.
+
+    PyYAML reports where it gave up, which is often lines after the mistake (an unclosed
+    bracket or quote is noticed only at the end of the file), and in parser terms.
+    """
     lines = text.splitlines()
-    snippet = ""
-    if 0 <= mark.line < len(lines):
-        snippet = f"    {lines[mark.line]}\n    {' ' * mark.column}^"
-    return MenuProblem(file, mark.line + 1, mark.column + 1, message, code="syntax", snippet=snippet)
+    line, column, message = _explain(err, lines)
+    snippet = f"    {lines[line]}\n    {' ' * column}^" if 0 <= line < len(lines) else ""
+    return MenuProblem(file, line + 1, column + 1, message, code="syntax", snippet=snippet)
+
+
+def _explain(err: yaml.YAMLError, lines: list[str]) -> tuple[int, int, str]:
+    """(0-based line, column, message) for a syntax error."""
+    for number, text in enumerate(lines):
+        indent = text[: len(text) - len(text.lstrip(" \t"))]
+        if "\t" in indent:
+            return (
+                number,
+                indent.index("\t"),
+                f"Line {number + 1} starts with a tab: indent with spaces instead (YAML does not allow tabs).",
+            )
+    problem_mark = getattr(err, "problem_mark", None)
+    context_mark = getattr(err, "context_mark", None)
+    context = getattr(err, "context", None) or ""
+    problem = getattr(err, "problem", None) or str(err)
+    if context_mark is not None and "flow sequence" in context:
+        return (
+            context_mark.line,
+            context_mark.column,
+            (
+                f"The list that opens with '[' on line {context_mark.line + 1} is never closed: "
+                "add the missing ']' at its end, and check that its items are separated by commas."
+            ),
+        )
+    if context_mark is not None and "flow mapping" in context:
+        return (
+            context_mark.line,
+            context_mark.column,
+            (
+                f"The block that opens with '{{' on line {context_mark.line + 1} is never closed: "
+                "add the missing '}' at its end, and check that its entries are separated by commas."
+            ),
+        )
+    if context_mark is not None and "quoted scalar" in context:
+        quote = lines[context_mark.line][context_mark.column] if context_mark.line < len(lines) else '"'
+        return (
+            context_mark.line,
+            context_mark.column,
+            (
+                f"The text that starts with {quote} on line {context_mark.line + 1} has no closing {quote}: "
+                f"add {quote} at the end of that text."
+            ),
+        )
+    if problem_mark is None:
+        return 0, 0, f"The file could not be read as YAML ({problem}). Check the indentation of your last edit."
+    line, column = problem_mark.line, problem_mark.column
+    opened = _unclosed_quote(lines, line)
+    if opened is not None:
+        quote_line, quote_column = opened
+        return quote_line, quote_column, (
+            f'The text that starts with " on line {quote_line + 1} has no closing ": add " at the end of that text.'
+        )
+    if "mapping values are not allowed" in problem:
+        previous = _previous_line(lines, line)
+        if previous is not None and _indent(lines[line]) != _indent(lines[previous]) and not lines[previous].rstrip().endswith(":"):
+            return line, 0, _indentation(line, previous)
+        return (
+            line,
+            column,
+            (
+                f"Line {line + 1} has a ':' followed by a space inside a value. If it is text, put the whole text in quotes; "
+                "if it is a new field, start it on its own line. (Every 'name: value' needs a space after the ':'.)"
+            ),
+        )
+    if "expected key" in problem or "expected '-' indicator" in problem or "expected <block end>" in problem:
+        previous = _previous_line(lines, line)
+        return line, column, _indentation(line, previous if previous is not None else line)
+    return (
+        line,
+        column,
+        (
+            f"Line {line + 1} could not be read as YAML ({problem}). Check the indentation and that every ':' has a space "
+            "after it; quote text that contains ': ' or starts with a special character."
+        ),
+    )
+
+
+def _unclosed_quote(lines: list[str], line: int) -> tuple[int, int] | None:
+    """A line shortly above `line` with an odd number of double quotes: a quoted text that
+    runs on (YAML allows that) until a later quote, where the parser finally gives up."""
+    for number in range(min(line, len(lines) - 1), max(-1, line - 30), -1):
+        text = lines[number].replace('\\"', "")
+        if text.lstrip().startswith("#"):
+            continue
+        if text.count('"') % 2 == 1 and number < line:
+            return number, text.index('"')
+    return None
+
+
+def _indent(text: str) -> int:
+    return len(text) - len(text.lstrip(" "))
+
+
+def _previous_line(lines: list[str], line: int) -> int | None:
+    """The nearest line above with content (not blank, not a comment)."""
+    for number in range(min(line, len(lines)) - 1, -1, -1):
+        stripped = lines[number].strip()
+        if stripped and not stripped.startswith("#"):
+            return number
+    return None
+
+
+def _indentation(line: int, previous: int) -> str:
+    return (
+        f"Line {line + 1} is indented differently from the lines above it (line {previous + 1}). Lines of the same block "
+        "must start in the same column: count the spaces at the start of both lines and make them match."
+    )
 
 
 _RESOLVER = yaml.resolver.Resolver()
@@ -118,7 +217,7 @@ def parse(data: bytes, file: str) -> tuple[Value | None, list[MenuProblem]]:
     """
     problems: list[MenuProblem] = []
     try:
-        root = _Builder(file, problems).build(paced(yaml.parse(data, Loader=_LOADER)))
+        root = _Builder(file, problems).build(yaml.parse(data, Loader=_LOADER))
     except yaml.YAMLError as err:
         return None, [syntax_problem(file, data.decode("utf-8", errors="replace"), err)]
     except (ValueError, RecursionError) as err:  # e.g. absurd nesting

@@ -13,9 +13,8 @@ from urllib.parse import quote, urlencode
 
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
-from . import model as m
-from .pacing import paced
-from .speech import spoken_number
+from ..menu import model as m
+from ..menu.spoken import spoken_number
 
 DIAL_TIMEOUT = 28  # seconds of ringing before we try the other hotline
 DIAL_SUCCESS = ("completed", "answered")
@@ -37,13 +36,12 @@ def url(route: str, **params: object) -> str:
 class Renderer:
     """Renders one frozen menu. A reload makes a new Renderer, so caches never outlive their menu."""
 
-    def __init__(self, menu: m.Menu, cache_size: int = 1024, first: dict[tuple[str, str], str] | None = None):
+    def __init__(self, menu: m.Menu, cache_size: int = 1024):
         self.menu = menu
-        # (node, lang) -> first-visit TwiML: filled by warm(), or handed over by a rebuild process.
-        self._first: dict[tuple[str, str], str] = first or {}
+        self._first: dict[tuple[str, str], str] = {}  # (node, lang) -> first-visit TwiML, filled by warm()
         # Every answer is a pure function of its arguments, so a webhook is a cache lookup.
-        # Plain dicts, not functools.lru_cache on bound methods: those make reference cycles,
-        # and a cycle holding a whole retired menu is freed by a long stop-the-world GC pass.
+        # Plain dicts, not functools.lru_cache on bound methods: those make reference cycles
+        # that keep a replaced menu alive until the cyclic collector finds them.
         self._cache: dict[tuple, str] = {}
         self._cache_size = cache_size
 
@@ -59,9 +57,7 @@ class Renderer:
 
     def warm(self) -> Renderer:
         """Render every node's first visit in every language now, so that a webhook is a lookup."""
-        self._first = {
-            (node_id, code): self._node(node_id, code) for node_id in paced(self.menu.nodes, every=1) for code in self.menu.languages
-        }
+        self._first = {(node_id, code): self._node(node_id, code) for node_id in self.menu.nodes for code in self.menu.languages}
         return self
 
     def node(self, node_id: str, lang: str, silences: int = 0, invalids: int = 0, notice: str | None = None) -> str:

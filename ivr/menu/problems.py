@@ -40,9 +40,27 @@ class MenuProblem:
         }
 
 
+SHOWN = 50  # problems listed anywhere (CLI, log, /healthz); the rest are counted
+
+
 class MenuInvalid(Exception):
-    """Raised when a menu file has errors; carries all of them."""
+    """Raised when a menu file has errors; carries all of them, shows the first `SHOWN`."""
 
     def __init__(self, problems: list[MenuProblem]):
         self.problems = sorted(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
+        super().__init__(self.report())
+
+    @property
+    def shown(self) -> list[MenuProblem]:
+        return self.problems[:SHOWN]
+
+    @property
+    def more(self) -> int:
+        """How many problems are not listed."""
+        return max(0, len(self.problems) - SHOWN)
+
+    def report(self) -> str:
+        lines = [str(p) for p in self.shown]
+        if self.more:
+            lines.append(f"... and {self.more} more error(s) not shown; fix these first, then check again.")
+        return "\n".join(lines)

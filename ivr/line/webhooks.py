@@ -8,11 +8,13 @@ transfer to the national hotline, never an HTTP 500 on a live call.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
-from flask import Blueprint, Response, current_app, request, send_from_directory
+from flask import Blueprint, Response, abort, current_app, request, send_file
 from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.exceptions import HTTPException
 
+from ..menu.audio import AudioOutside, find_recording, project_audio_root
 from .render import DIAL_TIMEOUT
 from .security import check_signature
 from .store import MenuStore
@@ -87,8 +89,17 @@ def dial_result() -> Response:
 
 @public.get("/audio/<path:name>")
 def audio(name: str) -> Response:
-    """Recorded prompts for <Play>; send_from_directory refuses paths outside audio/."""
-    return send_from_directory(store().menu.audio_dir, name, max_age=3600)
+    """Recorded prompts for <Play>: only files that are really inside the project's audio/ folder."""
+    live = store()
+    root = project_audio_root(live.path)
+    try:
+        path = find_recording(Path(live.menu.audio_dir), name, root=root)
+    except AudioOutside:
+        log.warning("Refused a recording that leads outside %s/", root.name)
+        path = None
+    if path is None or path.suffix.lower() not in (".wav", ".mp3"):
+        abort(404)
+    return send_file(path, max_age=3600)
 
 
 @public.get("/healthz")

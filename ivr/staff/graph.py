@@ -12,8 +12,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from . import model as m
-from .errors import MenuProblem
+from ..menu import model as m
+from ..menu.problems import MenuProblem
 
 WORDS = 6
 

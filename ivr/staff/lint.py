@@ -13,11 +13,11 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import model as m
-from .audio import AudioProblem, duration
-from .errors import MenuProblem
-from .render import Renderer
-from .speech import seconds
+from ..line.render import Renderer
+from ..menu import model as m
+from ..menu.audio import AudioProblem, duration
+from ..menu.problems import MenuProblem
+from ..menu.spoken import seconds
 
 MAX_OPTIONS = 5
 MAX_SECTION_SECONDS = 60

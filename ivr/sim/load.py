@@ -18,8 +18,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from ..menu import Menu
 from .caller import DIAL_OUTCOMES, Call, CallError, HttpTransport, Transport
-from .model import Menu
 from .scripts import Script, run_script
 
 KEYS = "0123456789*#"

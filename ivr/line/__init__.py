@@ -1,0 +1,1 @@
+"""The line: the menu model rendered as TwiML, served by Flask webhooks, reloaded live."""

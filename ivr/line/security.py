@@ -1,0 +1,87 @@
+"""Who may drive the line: Twilio request signatures, and passwords for the staff pages.
+
+The signature covers the exact URL Twilio requested. The app is told its public base URL
+(`IVR_PUBLIC_URL`) and checks every signature against it, never against the request's own
+Host header: a request signed for another URL of the same Twilio account is refused.
+Behind a proxy, `IVR_PROXY_HOPS` only makes the client's address (for rate limits) the one
+the proxy saw.
+"""
+
+from __future__ import annotations
+
+import hmac
+import threading
+import time
+from collections import OrderedDict
+
+from flask import Flask, Response, abort, current_app, request
+from twilio.request_validator import RequestValidator
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+MIN_PASSWORD = 12
+
+
+class ConfigError(Exception):
+    """A setting the server cannot run with; the message says which and what to do."""
+
+
+def install_proxy_fix(app: Flask, hops: int) -> None:
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)  # type: ignore[method-assign]
+
+
+def request_url() -> str:
+    """The URL Twilio signed: the public base URL plus the path and the query string exactly as sent."""
+    base = current_app.config["IVR_PUBLIC_URL"]
+    query = request.query_string.decode("latin-1")
+    return base.rstrip("/") + request.path + (f"?{query}" if query else "")
+
+
+def check_signature() -> None:
+    """A before_request hook: 403 for a missing or wrong X-Twilio-Signature when a token is set."""
+    validator: RequestValidator | None = current_app.extensions.get("ivr_validator")
+    if validator is None:
+        return
+    signature = request.headers.get("X-Twilio-Signature", "")
+    params = request.form.to_dict(flat=True) if request.method == "POST" else {}
+    if not signature or not validator.validate(request_url(), params, signature):
+        abort(403)
+
+
+class PasswordGate:
+    """HTTP Basic password for a staff page, with failed attempts limited per client address.
+
+    Counts live in this process only (each worker keeps its own): enough to turn guessing
+    into a crawl, with no shared store to run.
+    """
+
+    def __init__(self, setting: str, password: str, *, attempts: int = 5, window: float = 300.0, max_clients: int = 10_000):
+        if len(password) < MIN_PASSWORD:
+            raise ConfigError(f"{setting} must be at least {MIN_PASSWORD} characters long (it has {len(password)}).")
+        self.password = password.encode()
+        self.attempts = attempts
+        self.window = window
+        self.max_clients = max_clients
+        self._failures: OrderedDict[str, list[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def check(self, realm: str) -> Response | None:
+        """None when the request carries the password; otherwise a 401 (or 429 while locked out)."""
+        client = request.remote_addr or "-"
+        now = time.monotonic()
+        with self._lock:
+            recent = [t for t in self._failures.get(client, []) if now - t < self.window]
+            if len(recent) >= self.attempts:
+                wait = int(self.window - (now - recent[0])) + 1
+                return Response("Too many wrong passwords; try again later.", 429, {"Retry-After": str(wait)})
+        auth = request.authorization
+        given = ((auth.password or "") if auth else "").encode()
+        if hmac.compare_digest(given, self.password):
+            return None
+        if auth is not None:  # a browser's first request carries no password: not a failure
+            with self._lock:
+                self._failures[client] = recent + [now]
+                self._failures.move_to_end(client)
+                while len(self._failures) > self.max_clients:
+                    self._failures.popitem(last=False)
+        return Response("This page needs its password.", 401, {"WWW-Authenticate": f'Basic realm="{realm}"'})

@@ -1,0 +1,1 @@
+"""Staff tools on a valid menu: lint (advice, timings) and the diagram."""
