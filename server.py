@@ -17,8 +17,10 @@ logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name
 try:
     app = create_app()
 except MenuInvalid as err:
-    print(f"The menu has errors and there is no last good copy to serve; the line will not start until they are fixed:\n{err}",
-          file=sys.stderr)
+    print(
+        f"The menu has errors and there is no last good copy to serve; the line will not start until they are fixed:\n{err}",
+        file=sys.stderr,
+    )
     sys.exit(1)
 except ConfigError as err:
     print(f"The line will not start: {err}", file=sys.stderr)

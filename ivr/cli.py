@@ -3,28 +3,42 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+from pathlib import Path
 
 import click
 
-from .menu import DEFAULT_MENU, MenuInvalid, load_menu
+from .menu import DEFAULT_MENU, MAX_BYTES, MenuInvalid, load_menu
 
-MENU_ARG = click.argument("path", default=DEFAULT_MENU, type=click.Path(dir_okay=False))
+LIVE_MENU = os.environ.get("IVR_MENU", DEFAULT_MENU)
+MENU_ARG = click.argument("path", default=LIVE_MENU, type=click.Path(dir_okay=False))
 FORMAT_OPT = click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="json is for editors and CI."
 )
 
 
-def _load_or_report(path: str, fmt: str = "text", tail: str = "The line keeps serving the last good menu until they are fixed."):
-    """Load a menu for a command, or print every problem (text or JSON) and exit 1."""
+def _is_live(path: str) -> bool:
+    return Path(path).resolve() == Path(LIVE_MENU).resolve()
+
+
+def _load_or_report(path: str, fmt: str = "text", tail: str | None = None):
+    """Load a menu for a command, or print its problems (the first 50, text or JSON) and exit 1."""
     try:
-        return load_menu(path)
+        return load_menu(path, max_bytes=int(os.environ.get("IVR_MENU_MAX_BYTES", "") or MAX_BYTES))
     except MenuInvalid as err:
         if fmt == "json":
-            click.echo(json.dumps({"valid": False, "problems": [p.as_dict() for p in err.problems]}, indent=2))
+            shown = [p.as_dict() for p in err.shown]
+            click.echo(json.dumps({"valid": False, "problems": shown, "not_shown": err.more}, indent=2))
         else:
-            for problem in err.problems:
-                click.echo(str(problem))
+            click.echo(err.report())
+            if tail is None:
+                # Only the live menu file has a last good menu behind it.
+                tail = (
+                    "The line keeps serving the last good menu until they are fixed."
+                    if _is_live(path)
+                    else "Fix them before this menu goes live."
+                )
             click.echo(f"{len(err.problems)} error(s) in {path}. {tail}")
         sys.exit(1)
 
@@ -259,8 +273,6 @@ def graph(path: str, out_dir: str, show: str | None) -> None:
 
     Hotlines are gold; nodes with lint warnings are red.
     """
-    from pathlib import Path
-
     from .staff.graph import dot, mermaid, write_graphs
     from .staff.lint import lint_menu
 

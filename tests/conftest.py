@@ -50,6 +50,17 @@ def menu_dir(tmp_path):
     return tmp_path
 
 
+def need(command: str, package: str) -> str:
+    """The path of a Debian-packaged tool a test needs. Missing, the test is skipped on a
+    developer's machine, and fails where .ci/run has installed it (IVR_REQUIRE_TOOLS=1)."""
+    path = shutil.which(command)
+    if path is None:
+        if os.environ.get("IVR_REQUIRE_TOOLS") == "1":
+            pytest.fail(f"{command} is required here (IVR_REQUIRE_TOOLS=1) but is not installed")
+        pytest.skip(f"{command} is not installed (apt-get install {package}); .ci/run installs it and makes this test mandatory")
+    return path
+
+
 def says(call: Call, since: int = 0):
     """The <Say> events heard since an index."""
     return [e for e in call.events[since:] if e.kind == "say"]

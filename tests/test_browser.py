@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from ivr import create_app
 
-from .conftest import MAIN_MENU
+from .conftest import MAIN_MENU, need
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
     "--no-sandbox",
     "--headless=new",
@@ -26,8 +23,9 @@ ARGS = [
 
 @pytest.fixture(scope="module")
 def browser():
+    chromium = need("chromium", "chromium")
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        browser = p.chromium.launch(executable_path=chromium, args=ARGS, headless=True)
         yield browser
         browser.close()
 

@@ -113,7 +113,12 @@ def test_restarted_workers_serve_the_last_good_edit_not_the_boot_menu(gunicorn):
         assert "Pick a topic." in topics_prompt(url)
         status = health(url)
         assert status["status"] == "degraded" and status["serving"] == "last good copy"
-        assert status["problem"] == {"file": "main.yaml", "line": line_of(menu.read_text(), "goto: victim"), "kind": "reference", "errors": 1}
+        assert status["problem"] == {
+            "file": "main.yaml",
+            "line": line_of(menu.read_text(), "goto: victim"),
+            "kind": "reference",
+            "errors": 1,
+        }
         menu.write_text(BASE, encoding="utf-8")  # fixed: live again within the reload interval
         assert wait_for(lambda: "Choose a topic." in topics_prompt(url) and health(url)["status"] == "ok")
     finally:

@@ -8,7 +8,7 @@ from urllib.parse import quote
 import pytest
 from twilio.request_validator import RequestValidator
 
-from ivr import create_app
+from ivr import MenuInvalid, create_app, load_menu
 
 from .conftest import MAIN_MENU, TOKEN
 
@@ -149,3 +149,44 @@ def test_odd_digits_share_one_answer(app):
     assert len(answers) == 1 and "Sorry, that key is not one of the choices." in answers.pop()
     keys = {k for k in renderer._cache if k[0] == "choose"}
     assert keys == {("choose", "learn", "en", 0, 0, "?")}
+
+
+# --- recordings only from the project's audio/ folder ------------------------------------
+def test_audio_dir_outside_the_audio_folder_is_refused_by_validate(menu_dir):
+    menu = menu_dir / "menus" / "main.yaml"
+    menu.write_text(menu.read_text().replace("start: welcome\n", "start: welcome\naudio_dir: /etc\n"))
+    with pytest.raises(MenuInvalid) as err:
+        load_menu(menu)
+    (problem,) = err.value.problems
+    assert problem.code == "audio" and problem.line == 24 and "outside the project's audio folder" in problem.message
+    menu.write_text(menu.read_text().replace("audio_dir: /etc\n", "audio_dir: ../audio/../menus\n"))
+    with pytest.raises(MenuInvalid):
+        load_menu(menu)
+    (menu_dir / "audio" / "spanish").mkdir()
+    menu.write_text(menu.read_text().replace("audio_dir: ../audio/../menus\n", "audio_dir: ../audio/spanish\n"))
+    assert load_menu(menu).audio_dir == str((menu_dir / "audio" / "spanish").resolve())  # inside is fine
+
+
+def test_a_link_out_of_the_audio_folder_is_refused_by_validate_and_when_fetched(menu_dir, tmp_path_factory):
+    secret = tmp_path_factory.mktemp("outside") / "secret.wav"
+    secret.write_bytes(b"RIFF-not-for-callers")
+    (menu_dir / "audio" / "learn-en.wav").symlink_to(secret)
+    menu = menu_dir / "menus" / "main.yaml"
+    text = menu.read_text().replace("  learn:\n    type: menu\n", "  learn:\n    type: menu\n    audio: {en: learn-en.wav}\n")
+    menu.write_text(text)
+    with pytest.raises(MenuInvalid) as err:
+        load_menu(menu)
+    assert "is a link to a file outside audio/" in str(err.value)
+
+    # a link made after the menu was accepted is still refused when Twilio (or anyone) asks for it
+    (menu_dir / "audio" / "learn-en.wav").unlink()
+    (menu_dir / "audio" / "learn-en.wav").write_bytes(b"RIFF-real-prompt")
+    app = create_app({"IVR_MENU": str(menu), "TWILIO_AUTH_TOKEN": ""})
+    client = app.test_client()
+    assert client.get("/audio/learn-en.wav").data == b"RIFF-real-prompt"
+    (menu_dir / "audio" / "later.wav").symlink_to(secret)
+    (menu_dir / "audio" / "passwd.wav").symlink_to("/etc/passwd")
+    assert client.get("/audio/later.wav").status_code == 404
+    assert client.get("/audio/passwd.wav").status_code == 404
+    assert client.get("/audio//etc/passwd", follow_redirects=True).status_code == 404
+    assert client.get("/audio/main.yaml").status_code == 404  # only recordings, even from inside

@@ -75,7 +75,9 @@ def test_public_base_url_behind_tls_proxy():
 
 def test_signatures_are_checked_against_the_public_url_never_the_host_header():
     """A request signed for another URL of the same Twilio account is refused, whatever Host it claims."""
-    app = create_app({"IVR_MENU": str(MAIN_MENU), "TWILIO_AUTH_TOKEN": TOKEN, "IVR_PUBLIC_URL": "https://line.example.org", "IVR_PROXY_HOPS": 1})
+    app = create_app(
+        {"IVR_MENU": str(MAIN_MENU), "TWILIO_AUTH_TOKEN": TOKEN, "IVR_PUBLIC_URL": "https://line.example.org", "IVR_PROXY_HOPS": 1}
+    )
     client = app.test_client()
     other = "https://other-app.example.com/voice"
     spoofed = {"Host": "other-app.example.com", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "other-app.example.com"}

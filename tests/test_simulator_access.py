@@ -32,7 +32,12 @@ PASSWORD = "correct horse battery"
 
 def test_production_with_password_asks_for_it_and_signs_calls():
     app = create_app(
-        {"IVR_MENU": str(MAIN_MENU), "TWILIO_AUTH_TOKEN": TOKEN, "IVR_SIMULATOR_PASSWORD": PASSWORD, "IVR_PUBLIC_URL": "https://line.example.org/ivr"}
+        {
+            "IVR_MENU": str(MAIN_MENU),
+            "TWILIO_AUTH_TOKEN": TOKEN,
+            "IVR_SIMULATOR_PASSWORD": PASSWORD,
+            "IVR_PUBLIC_URL": "https://line.example.org/ivr",
+        }
     )
     client = app.test_client()
     assert client.get("/simulator").status_code == 401

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import signal
 import wave
 import xml.etree.ElementTree as ET
@@ -18,7 +17,7 @@ from ivr.cli import main
 from ivr.sim.caller import AppTransport, Call
 from ivr.staff.lint import lint_menu
 
-from .conftest import MAIN_MENU, TOKEN
+from .conftest import MAIN_MENU, TOKEN, need
 from .test_validator import BASE, line_of
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -171,8 +170,8 @@ def test_yaml_syntax_error_shows_caret_in_cli(menu_dir):
 
 
 # --- graph ------------------------------------------------------------------------------
-@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is installed by .ci/run")
 def test_graph_svg_has_every_node_and_hotline(tmp_path):
+    need("dot", "graphviz")
     result = CliRunner().invoke(main, ["graph", str(MAIN_MENU), "--out-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
     svg = ET.parse(tmp_path / "main.svg").getroot()
@@ -187,8 +186,8 @@ def test_graph_svg_has_every_node_and_hotline(tmp_path):
     assert mermaid.startswith("flowchart TD") and 'welcome -- "1" --> hotline_national' in mermaid
 
 
-@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is installed by .ci/run")
 def test_graph_marks_lint_warnings(menu_dir, tmp_path):
+    need("dot", "graphviz")
     text = BASE.replace("      es: Elija un tema.", "      es: Choose a topic.")
     path = write_menu(menu_dir, text)
     CliRunner().invoke(main, ["graph", str(path), "--out-dir", str(tmp_path)])
@@ -212,7 +211,9 @@ def test_fallback_twiml_needs_no_server(tmp_path):
     says = [s.text for s in root.iter("Say")]
     languages = {s.get("language") for s in root.iter("Say")}
     assert languages == {"en-US", "es-US"}
-    assert says[0] == "We are sorry, something went wrong." and says[1] == "Lo sentimos, algo salió mal."
+    assert says[0] == "If you are in immediate danger, hang up and call 9 1 1." == menu.greeting["en"]
+    assert says[1] == "Si está en peligro inmediato, cuelgue y llame al 9 1 1."
+    assert says[2] == "We are sorry, something went wrong." and says[3] == "Lo sentimos, algo salió mal."
     spoken = " ".join(says)
     assert spoken.count("1, 8 8 8, 3 7 3, 7 8 8 8") >= 2 and spoken.count("1, 8 6 6, 4 5 5, 5 0 7 5") >= 2
     # every hotline number the menu knows is read aloud

@@ -165,13 +165,17 @@ def test_unclosed_quote_is_reported_on_the_line_that_opened_it(tmp_path):
 
 
 def test_a_tab_is_named_in_plain_words(tmp_path):
-    text, path, problems = broken(tmp_path, "    type: content\n    text:\n      en: >-\n        What is", "\ttype: content\n    text:\n      en: >-\n        What is")
+    text, path, problems = broken(
+        tmp_path, "    type: content\n    text:\n      en: >-\n        What is", "\ttype: content\n    text:\n      en: >-\n        What is"
+    )
     p = only(problems)
     assert p.line == line_of(text, "\ttype: content")
     assert p.message == f"Line {p.line} starts with a tab: indent with spaces instead (YAML does not allow tabs)."
 
 
-@pytest.mark.parametrize("old, new", [("    prompt:\n      en: Choose", "    prompt:\n       en: Choose"), ("  silences: 3", "   silences: 3")])
+@pytest.mark.parametrize(
+    "old, new", [("    prompt:\n      en: Choose", "    prompt:\n       en: Choose"), ("  silences: 3", "   silences: 3")]
+)
 def test_wrong_indentation_names_the_line_in_plain_words(tmp_path, old, new):
     text, path, problems = broken(tmp_path, old, new)
     p = only(problems)

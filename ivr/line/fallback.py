@@ -1,7 +1,8 @@
 """`python -m ivr fallback`: static TwiML for Twilio's Fallback URL ("Primary handler fails").
 
 Twilio fetches it when our server errors or does not answer, so it must work with no
-server of ours: no action URLs, no Redirects. An apology in every language, both
+server of ours: no action URLs, no Redirects. The greeting ("if you are in immediate danger,
+hang up and call 911") and an apology in every language, both
 hotline numbers read slowly, a <Dial> to the final-transfer hotline (the national one),
 then the numbers once more. A static document cannot tell a finished call from a failed
 one, so it does not dial a second hotline: that would ring it after every good call.
@@ -28,6 +29,8 @@ def fallback_twiml(menu: m.Menu) -> str:
                 response.say(text, voice=language.voice, language=language.say_language)
                 response.pause(length=1)
 
+    for language in menu.languages.values():  # safety first: the 911 sentence, then the apology
+        response.say(menu.greeting[language.code], voice=language.voice, language=language.say_language)
     for language in menu.languages.values():
         response.say(menu.message("error", language.code), voice=language.voice, language=language.say_language)
     numbers()

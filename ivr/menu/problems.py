@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+MAX_MESSAGE = 400  # a message quotes what was written; a pasted novel must not flood the log
+MAX_SNIPPET = 160
+
 
 @dataclass(frozen=True, order=True)
 class MenuProblem:
@@ -24,9 +27,10 @@ class MenuProblem:
     node: str = field(default="", compare=False)  # the node a lint warning is about, for the diagram
 
     def __str__(self) -> str:
-        text = f"{self.file}:{self.line}:{self.column}: {self.severity}: {self.message}"
+        message = self.message if len(self.message) <= MAX_MESSAGE else self.message[:MAX_MESSAGE] + " [...]"
+        text = f"{self.file}:{self.line}:{self.column}: {self.severity}: {message}"
         if self.snippet:
-            text += "\n" + self.snippet
+            text += "\n" + "\n".join(line[:MAX_SNIPPET] for line in self.snippet.splitlines())
         return text
 
     def as_dict(self) -> dict[str, object]:

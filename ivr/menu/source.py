@@ -128,8 +128,10 @@ def _explain(err: yaml.YAMLError, lines: list[str]) -> tuple[int, int, str]:
     opened = _unclosed_quote(lines, line)
     if opened is not None:
         quote_line, quote_column = opened
-        return quote_line, quote_column, (
-            f'The text that starts with " on line {quote_line + 1} has no closing ": add " at the end of that text.'
+        return (
+            quote_line,
+            quote_column,
+            (f'The text that starts with " on line {quote_line + 1} has no closing ": add " at the end of that text.'),
         )
     if "mapping values are not allowed" in problem:
         previous = _previous_line(lines, line)

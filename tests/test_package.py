@@ -1,0 +1,105 @@
+"""The package installs: `pip install .` gives an `ivr` command; `python -m ivr` keeps working.
+And its layout stays the design: no import circles between modules or between the folders."""
+
+from __future__ import annotations
+
+import ast
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from .conftest import MAIN_MENU, ROOT
+
+
+def test_pip_install_gives_an_ivr_command(tmp_path):
+    source = tmp_path / "src"
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    for name in tracked:  # a clean copy: building must not litter the checkout
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        if (ROOT / name).is_file():
+            shutil.copy2(ROOT / name, source / name)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=120)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", str(source)]
+    subprocess.run(pip, check=True, timeout=300, env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = subprocess.run(
+        [str(venv / "bin" / "ivr"), "validate", str(MAIN_MENU)], cwd=elsewhere, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert "valid - 11 nodes, languages en, es" in result.stdout
+    installed = subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "import ivr, ivr.sim; print(ivr.__file__); print(Path(ivr.sim.__file__).parent / 'templates' / 'simulator.html')".replace(
+                "Path", "__import__('pathlib').Path"
+            ),
+        ],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout.split()
+    assert str(venv) in installed[0] and Path(installed[1]).is_file()  # the browser phone's page came along
+
+
+def test_python_dash_m_ivr_still_works():
+    result = subprocess.run([sys.executable, "-m", "ivr", "validate", str(MAIN_MENU)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "valid" in result.stdout
+
+
+def _imports(path: Path) -> set[str]:
+    """The ivr modules a file imports (relative imports resolved)."""
+    package = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+    if path.name == "__init__.py":
+        package += ".__init__"
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: -node.level]
+                name = ".".join(base + ([node.module] if node.module else []))
+            else:
+                name = node.module or ""
+            targets = [name] + [f"{name}.{alias.name}" for alias in node.names]
+        elif isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        else:
+            continue
+        found.update(t for t in targets if t.startswith("ivr"))
+    return found
+
+
+def test_no_import_circles_between_modules_or_folders():
+    modules = {".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): p for p in (ROOT / "ivr").rglob("*.py")}
+    graph = {name: {t for t in _imports(path) if t in modules and t != name} for name, path in modules.items()}
+
+    def cycle_from(start: str) -> list[str] | None:
+        stack = [(start, [start])]
+        while stack:
+            node, trail = stack.pop()
+            for nxt in graph[node]:
+                if nxt == start:
+                    return trail + [start]
+                if nxt not in trail and len(trail) < 30:
+                    stack.append((nxt, trail + [nxt]))
+        return None
+
+    # a package's __init__ re-exports its own modules; those edges are not circles of design
+    graph = {n: {t for t in deps if not (n.startswith(t + ".") or t.startswith(n + "."))} for n, deps in graph.items()}
+    circles = [c for c in (cycle_from(n) for n in graph) if c]
+    assert not circles, circles[0]
+
+    layer = {"menu": 0, "line": 1, "staff": 2, "sim": 2}  # a folder may use only folders below it
+    for name, deps in graph.items():
+        parts = name.split(".")
+        if len(parts) < 3 or parts[1] not in layer:
+            continue
+        for dep in deps:
+            dep_folder = dep.split(".")[1] if dep.count(".") else ""
+            if dep_folder in layer and dep_folder != parts[1]:
+                assert layer[dep_folder] < layer[parts[1]], f"{name} imports {dep}"
