@@ -5,10 +5,9 @@
   Twilio gives up and plays the Fallback URL.
 - The access log has the path only: no query string (it carries call state) and no form
   data, so no caller number can reach it. Twilio's own address is not logged either.
-- The app is loaded once in the master (preload), which keeps its menu current. A worker
-  that is (re)started checks the file at once; if the file is broken it keeps the menu it
-  was forked with, or the last good copy on disk if that is newer. An invalid edit can
-  never stop a worker from booting.
+- The app is loaded once in the master (preload). A worker that is (re)started brings its
+  menu up to date before its first call: the file, or, if the file is broken, the last good
+  copy on disk. An invalid edit can never stop a worker from booting.
 """
 
 import multiprocessing
@@ -33,9 +32,12 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 
 
 def post_worker_init(worker):  # noqa: ANN001, ANN201 - gunicorn's hook signature
-    """Let SIGHUP to a worker force a reload (gunicorn resets signal handlers in workers)."""
+    """Before a worker answers its first call: bring its menu up to date with the file (or the
+    last good copy), start its watcher, and let SIGHUP force a reload (gunicorn resets signal
+    handlers in workers)."""
     from ivr.line.app import install_sighup
 
     store = getattr(worker.wsgi, "extensions", {}).get("ivr_store")
     if store is not None:  # None: another app under the same settings (the benchmark's floor)
+        store.start_watching()
         install_sighup(store)

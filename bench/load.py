@@ -52,6 +52,7 @@ def start(target: str, port: int, access_log: Path) -> subprocess.Popen:
     env = {
         **os.environ,
         "TWILIO_AUTH_TOKEN": TOKEN,
+        "IVR_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "IVR_MENU": str(ROOT / "menus" / "main.yaml"),
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "GUNICORN_ACCESS_LOG": str(access_log),

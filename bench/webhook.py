@@ -66,7 +66,13 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400, help="requests per case per round")
     args = parser.parse_args()
 
-    line = create_app({"IVR_MENU": str(Path(__file__).resolve().parent.parent / "menus" / "main.yaml"), "TWILIO_AUTH_TOKEN": TOKEN})
+    line = create_app(
+        {
+            "IVR_MENU": str(Path(__file__).resolve().parent.parent / "menus" / "main.yaml"),
+            "TWILIO_AUTH_TOKEN": TOKEN,
+            "IVR_PUBLIC_URL": "http://localhost",
+        }
+    )
     bare, secure = bare_app(), secure_app(TOKEN)
     # Each floor gets the very request the webhook gets (same URL, query string, form and
     # signature), so the only difference measured is the menu logic.

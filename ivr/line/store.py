@@ -1,7 +1,8 @@
 """The live menu of one server process, its hot reload, and the last good copy on disk.
 
-Staff edit the menu file while calls are in progress. A watcher thread looks at the file
-every `interval` seconds (and at once when a request or SIGHUP notices a change); a changed
+Staff edit the menu file while calls are in progress. A watcher thread, started in the
+process that answers calls, looks at the file every `interval` seconds (and at once when a
+request or SIGHUP notices a change); a changed
 file is read (refused above a size limit), validated and pre-rendered right here, then
 swapped in with one assignment. Calls in progress keep the renderer they hold; Python
 frees the old one when the last of them is done. Building the shipped menu takes a few
@@ -90,15 +91,15 @@ class MenuStore:
         self._wake = threading.Event()
         self._force = False
         self._next_check = time.monotonic() + interval
+        self._watching_pid: int | None = None  # the process whose watcher thread runs
         self._live = self._start()
-        if interval > 0:
-            self._watch()
-            os.register_at_fork(after_in_child=_restart_in_child(self))
 
     # --- what requests use -----------------------------------------------------------------
     @property
     def renderer(self) -> Renderer:
         """The renderer to answer this request with. Notices an edit, but never waits for the reload."""
+        if self._watching_pid != os.getpid() and self.interval > 0:
+            self.start_watching()  # the first request in this process (a server without a start hook)
         now = time.monotonic()
         if now >= self._next_check:
             self._next_check = now + max(self.interval, 0.0)
@@ -222,8 +223,19 @@ class MenuStore:
             return (0, 0, 0)
         return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
 
-    def _watch(self) -> None:
-        """A daemon thread that checks the file every `interval` s; it ends when the store is gone."""
+    def start_watching(self) -> None:
+        """In the process that answers calls (a gunicorn worker: its post_worker_init): bring the
+        menu up to date now, then check the file every `interval` s in a daemon thread.
+
+        Not at start-up: gunicorn's master loads the app and only forks workers, which do not
+        inherit threads; a watcher there would reload every edit once more for nothing.
+        """
+        if self._watching_pid == os.getpid() or self.interval <= 0:
+            return
+        self._watching_pid = os.getpid()
+        self._lock = threading.Lock()  # fresh: a fork may have copied a held one
+        self._wake = threading.Event()
+        self.check()  # the file may have changed since this process's menu was loaded
         store, wake, interval = weakref.ref(self), self._wake, self.interval
 
         def run() -> None:
@@ -238,17 +250,3 @@ class MenuStore:
 
         threading.Thread(target=run, name="menu-watch", daemon=True).start()
 
-
-def _restart_in_child(store: MenuStore):  # noqa: ANN202
-    """After a fork (a gunicorn worker), threads are gone: start a new watcher, check the file now."""
-    ref = weakref.ref(store)
-
-    def restart() -> None:
-        live = ref()
-        if live is not None:
-            live._lock = threading.Lock()
-            live._wake = threading.Event()
-            live._watch()
-            live._wake.set()
-
-    return restart

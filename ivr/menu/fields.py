@@ -58,13 +58,13 @@ class Checker:
         return None
 
     def fields(self, block: Map, allowed: dict[str, bool], what: str) -> None:
-        for name, key in block.keys.items():
+        for name, key in block.keys():
             if name in allowed:
                 continue
             close = close_match(name, list(allowed))
             hint = close or f" Allowed here: {', '.join(allowed)}."
             self.error(key.mark, f"Unknown field '{name}' in {what}.{hint}", "unknown-field")
-        missing = [name for name, required in allowed.items() if required and name not in block.entries]
+        missing = [name for name, required in allowed.items() if required and name not in block]
         if len(missing) == 1:
             self.error(block.mark, f"{what} is missing the field '{missing[0]}'; add '{missing[0]}:' to it.", "missing")
         elif missing:
@@ -126,10 +126,10 @@ class Checker:
         if block is None:
             return m.frozen_map({})
         result: dict[str, str] = {}
-        for lang, item in block.entries.items():
+        for lang, item in block.items():
             if lang not in self.langs:
                 self.error(
-                    block.keys[lang].mark,
+                    block.key(lang).mark,
                     f"'{lang}' in {what} is not an offered language ({', '.join(self.langs)}); remove it or add it under 'languages'.",
                     "language",
                 )
@@ -151,7 +151,7 @@ class Checker:
             result[lang] = text
         if required:
             for lang in self.langs:
-                if lang not in block.entries:
+                if lang not in block:
                     self.error(block.mark, f"{what} has no {lang} translation; add '{lang}: ...' to it.", "translation")
         return m.frozen_map(result)
 

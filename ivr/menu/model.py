@@ -30,20 +30,20 @@ CONTENT = "content"
 Text = Mapping[str, str]
 
 
+EMPTY: Mapping = MappingProxyType({})
+
+
 def frozen_map(data: dict) -> Mapping:
-    return MappingProxyType(dict(data))
+    """A read-only copy; every empty one is the same object (most nodes have no title or audio)."""
+    return MappingProxyType(dict(data)) if data else EMPTY
 
 
-@dataclass(frozen=True)
-class Location:
-    """Where something was written, so lint and graph can point back at the file."""
-
-    file: str
-    line: int
-    column: int
+# Where something was written, (file, line, column), so lint can point back at the file. A plain
+# tuple: a big menu has tens of thousands, and the garbage collector stops watching plain tuples.
+Location = tuple[str, int, int]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Language:
     code: str
     name: str
@@ -61,7 +61,7 @@ class Language:
         return self.press.format(label=label.rstrip(" ,."), key=self.key_name(key))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Hotline:
     id: str
     number: str  # E.164
@@ -70,7 +70,7 @@ class Hotline:
     fallback: str | None = None  # hotline to try when this one fails
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Action:
     kind: str
     target: str | None = None
@@ -79,7 +79,7 @@ class Action:
         return f"{self.kind}: {self.target}" if self.target else self.kind
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Option:
     key: str
     action: Action
@@ -88,7 +88,7 @@ class Option:
     where: Location | None = field(default=None, compare=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Retry:
     timeout: int
     silence_limit: int
@@ -96,7 +96,7 @@ class Retry:
     final: Action
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Node:
     id: str
     kind: str  # MENU or CONTENT
@@ -121,7 +121,7 @@ class Node:
         return tuple(o for o in self.options if o.announce) + extra
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Menu:
     path: str
     languages: Mapping[str, Language]

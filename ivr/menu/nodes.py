@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from dataclasses import replace
 from pathlib import Path
 
 from . import model as m
@@ -46,20 +47,20 @@ def node(
         )  # type: ignore[union-attr]
         return None
     if kind == m.CONTENT:
-        if "prompt" in block.entries:
-            c.error(block.keys["prompt"].mark, f"{what} is a content node: put what it says under 'text', not 'prompt'.", "unknown-field")
+        if "prompt" in block:
+            c.error(block.key("prompt").mark, f"{what} is a content node: put what it says under 'text', not 'prompt'.", "unknown-field")
         text = c.translations(block.get("text"), f"the text of {what}")
-        if "text" not in block.entries:
+        if "text" not in block:
             c.error(block.mark, f"{what} is a content node and needs 'text:' with what to read aloud.", "missing")
     else:
-        if "text" in block.entries:
+        if "text" in block:
             c.error(
-                block.keys["text"].mark,
+                block.key("text").mark,
                 f"{what} is a menu: put what it says under 'prompt', not 'text' (or make it 'type: content').",
                 "unknown-field",
             )
-        text = c.translations(block.get("prompt"), f"the prompt of {what}") if "prompt" in block.entries else m.frozen_map({})
-    title = c.translations(block.get("title"), f"the title of {what}") if "title" in block.entries else m.frozen_map({})
+        text = c.translations(block.get("prompt"), f"the prompt of {what}") if "prompt" in block else m.frozen_map({})
+    title = c.translations(block.get("title"), f"the title of {what}") if "title" in block else m.frozen_map({})
     declared, present = audio(c, block.get("audio"), what, audio_root)
 
     options: list[m.Option] = []
@@ -80,7 +81,7 @@ def node(
                     "key-twice",
                 )
                 continue
-            if option.action.kind == m.NEXT and "next" not in block.entries:
+            if option.action.kind == m.NEXT and "next" not in block:
                 c.error(item.mark, f"option {index} of {what} says 'do: next' but the node has no 'next:'.", "action")
             seen[option.key] = option
             options.append(option)
@@ -90,7 +91,7 @@ def node(
         c.refer_node(nxt, block.get("next"))
         if NEXT_KEY in seen and seen[NEXT_KEY].action.kind != m.NEXT:
             c.error(
-                block.keys["next"].mark,
+                block.key("next").mark,
                 f"{what} has 'next:', which uses key {NEXT_KEY}, but key {NEXT_KEY} is already an option; remove one of them.",
                 "key-twice",
             )
@@ -110,7 +111,7 @@ def node(
         keys[key] = option
     for key, option in overrides.items():
         if key in seen:
-            c.error(block.keys["keys"].mark, f"Key {key} is both an option and under 'keys' in {what}; keep one.", "key-twice")
+            c.error(block.key("keys").mark, f"Key {key} is both an option and under 'keys' in {what}; keep one.", "key-twice")
             continue
         if option is not None:
             keys[key] = option
@@ -141,7 +142,7 @@ def node(
         title=title,
         parent=back,
         next=nxt,
-        where=m.Location(block.mark.file, block.mark.line, block.mark.column),
+        where=tuple(block.mark),
         text_at=m.frozen_map(locations(block.get("text" if kind == m.CONTENT else "prompt"))),
         audio_at=m.frozen_map(locations(block.get("audio"))),
     )
@@ -151,12 +152,11 @@ def locations(value: Value | None) -> dict[str, m.Location]:
     """Where each language's entry of a per-language block was written (for lint messages)."""
     if not isinstance(value, Map):
         return {}
-    return {lang: m.Location(v.mark.file, v.mark.line, v.mark.column) for lang, v in value.entries.items()}
+    return {lang: tuple(v.mark) for lang, v in value.items()}
 
 
 def mark_of(option: m.Option, default: Mark) -> Mark:
-    where = option.where
-    return Mark(where.file, where.line, where.column) if where else default
+    return Mark(*option.where) if option.where else default
 
 
 def audio(c: Checker, value: Value | None, what: str, audio_root: Path) -> tuple[dict[str, str], dict[str, str]]:
@@ -165,9 +165,9 @@ def audio(c: Checker, value: Value | None, what: str, audio_root: Path) -> tuple
     present: dict[str, str] = {}
     if block is None:
         return declared, present
-    for lang, raw in block.entries.items():
+    for lang, raw in block.items():
         if lang not in c.langs:
-            c.error(block.keys[lang].mark, f"'{lang}' in the audio of {what} is not an offered language.", "language")
+            c.error(block.key(lang).mark, f"'{lang}' in the audio of {what} is not an offered language.", "language")
             continue
         name = c.text(raw, f"The {lang} audio file of {what}")
         if name is None:
@@ -215,5 +215,5 @@ def with_parents(nodes: dict[str, m.Node], start: str) -> dict[str, m.Node]:
     result = {}
     for node_id, node in nodes.items():
         parent = node.parent or parents.get(node_id)
-        result[node_id] = m.Node(**{**node.__dict__, "parent": parent})
+        result[node_id] = replace(node, parent=parent)
     return result

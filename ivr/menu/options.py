@@ -27,7 +27,7 @@ def action_of(c: Checker, value: Value, what: str, allow: tuple[str, ...] = m.AC
     block = c.mapping(value, what)
     if block is None:
         return None
-    chosen = [name for name in ("goto", "transfer", "do") if name in block.entries]
+    chosen = [name for name in ("goto", "transfer", "do") if name in block]
     if len(chosen) != 1:
         c.error(
             block.mark,
@@ -37,7 +37,7 @@ def action_of(c: Checker, value: Value, what: str, allow: tuple[str, ...] = m.AC
         )
         return None
     kind = chosen[0]
-    raw = block.entries[kind]
+    raw = block.get(kind)
     if kind == "do":
         word = c.text(raw, f"{what}.do")
         if word not in SIMPLE_ACTIONS or word not in allow:
@@ -68,7 +68,7 @@ def read_option(c: Checker, value: Value, what: str, key: str | None = None) -> 
         action = action_of(c, value, what)
         if action is None or key is None:
             return None
-        return m.Option(key, action, m.frozen_map({}), True, m.Location(value.mark.file, value.mark.line, value.mark.column))
+        return m.Option(key, action, m.frozen_map({}), True, tuple(value.mark))
     block = c.mapping(value, what)
     if block is None:
         return None
@@ -79,10 +79,10 @@ def read_option(c: Checker, value: Value, what: str, key: str | None = None) -> 
     if key is None:
         key = c.key(block.get("key"), f"The key of {what}")
     action = action_of(c, block, what)
-    label = c.translations(block.get("label"), f"the label of {what}") if "label" in block.entries else m.frozen_map({})
+    label = c.translations(block.get("label"), f"the label of {what}") if "label" in block else m.frozen_map({})
     announce = True
-    if "announce" in block.entries:
-        flag = block.entries["announce"]
+    if "announce" in block:
+        flag = block.get("announce")
         if isinstance(flag, Scalar) and flag.tag == BOOL:
             announce = flag.text.lower() in ("true", "yes", "on", "y")
         else:
@@ -95,7 +95,7 @@ def read_option(c: Checker, value: Value, what: str, key: str | None = None) -> 
         )
     if key is None or action is None:
         return None
-    return m.Option(key, action, label, announce, m.Location(block.mark.file, block.mark.line, block.mark.column))
+    return m.Option(key, action, label, announce, tuple(block.mark))
 
 
 def key_block(c: Checker, value: Value | None, what: str, allow_disabled: bool) -> tuple[dict[str, m.Option | None], dict[str, Mark]]:
@@ -105,8 +105,8 @@ def key_block(c: Checker, value: Value | None, what: str, allow_disabled: bool) 
     marks: dict[str, Mark] = {}
     if block is None:
         return result, marks
-    for name, raw in block.entries.items():
-        key = c.key(block.keys[name], f"The key in {what}")
+    for name, raw in block.items():
+        key = c.key(block.key(name), f"The key in {what}")
         if key is None:
             continue
         if allow_disabled and isinstance(raw, Scalar) and raw.is_str and raw.text == "disabled":
@@ -115,5 +115,5 @@ def key_block(c: Checker, value: Value | None, what: str, allow_disabled: bool) 
         option = read_option(c, raw, f"{what} '{key}'", key)
         if option is not None:
             result[key] = option
-            marks[key] = block.keys[name].mark
+            marks[key] = block.key(name).mark
     return result, marks

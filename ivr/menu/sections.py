@@ -53,8 +53,8 @@ def languages(c: Checker, value: Value | None) -> dict[str, m.Language]:
     if block is None:
         return {}
     c.langs = []
-    for code in block.entries:
-        key = block.keys[code]
+    for code in block:
+        key = block.key(code)
         if not key.is_str:
             c.error(
                 key.mark,
@@ -69,7 +69,7 @@ def languages(c: Checker, value: Value | None) -> dict[str, m.Language]:
     langs: dict[str, m.Language] = {}
     switch_keys: dict[str, list[str]] = {}
     for code in c.langs:
-        fields = c.mapping(block.entries[code], f"languages.{code}")
+        fields = c.mapping(block.get(code), f"languages.{code}")
         if fields is None:
             continue
         c.fields(fields, LANGUAGE_FIELDS, f"languages.{code}")
@@ -84,9 +84,9 @@ def languages(c: Checker, value: Value | None) -> dict[str, m.Language]:
         names: dict[str, str] = {}
         names_block = c.mapping(fields.get("key_names"), f"languages.{code}.key_names")
         if names_block is not None:
-            for k, v in names_block.entries.items():
+            for k, v in names_block.items():
                 if k not in m.PHONE_KEYS:
-                    c.error(names_block.keys[k].mark, f"'{k}' in key_names is not a phone key; use one of 0-9, * or #.", "type")
+                    c.error(names_block.key(k).mark, f"'{k}' in key_names is not a phone key; use one of 0-9, * or #.", "type")
                 name = c.text(v, f"The name of key {k}")
                 if name:
                     names[k] = name
@@ -118,9 +118,9 @@ def hotlines(c: Checker, value: Value | None) -> dict[str, m.Hotline]:
     block = c.mapping(value, "hotlines")
     if block is None:
         return {}
-    c.hotline_ids = list(block.entries)
+    c.hotline_ids = list(block)
     result: dict[str, m.Hotline] = {}
-    for hid, raw in block.entries.items():
+    for hid, raw in block.items():
         fields = c.mapping(raw, f"hotlines.{hid}")
         if fields is None:
             continue
@@ -192,7 +192,7 @@ def messages(c: Checker, value: Value | None) -> dict[str, m.Text]:
         texts = c.translations(raw, f"messages.{name}")
         if isinstance(raw, Map):
             for lang, text in texts.items():
-                placeholders(c, raw.entries[lang], text, allowed, f"The {lang} text of messages.{name}")
+                placeholders(c, raw.get(lang), text, allowed, f"The {lang} text of messages.{name}")
         result[name] = texts
     return result
 
@@ -217,7 +217,7 @@ def retry(c: Checker, value: Value | None, base: m.Retry | None, what: str) -> m
     fields: dict[str, Value] = {}
     if block is not None:
         c.fields(block, RETRY_FIELDS, what)
-        fields = block.entries
+        fields = dict(block.items())
     timeout = c.integer(fields.get("timeout"), f"{what}.timeout (seconds to wait for a key)", 8, 30)
     silences = c.integer(fields.get("silences"), f"{what}.silences (silent tries before the final action)", 1, 5)
     invalid = c.integer(fields.get("invalid"), f"{what}.invalid (wrong keys before the final action)", 1, 5)
@@ -228,4 +228,6 @@ def retry(c: Checker, value: Value | None, base: m.Retry | None, what: str) -> m
         # Menu-wide defaults; the final action defaults to the first hotline listed.
         default_final = m.Action(m.TRANSFER, c.hotline_ids[0] if c.hotline_ids else "")
         base = m.Retry(DEFAULT_RETRY["timeout"], DEFAULT_RETRY["silences"], DEFAULT_RETRY["invalid"], default_final)
+    if block is None:
+        return base  # nothing overridden: share the menu-wide rules
     return m.Retry(timeout or base.timeout, silences or base.silence_limit, invalid or base.invalid_limit, final or base.final)

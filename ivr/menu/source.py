@@ -8,6 +8,7 @@ so the validator can say "line 14: quote this number" instead of guessing.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import NamedTuple
 
 import yaml
@@ -33,35 +34,97 @@ class Mark(NamedTuple):
 
 
 class Scalar(NamedTuple):
-    """A plain value exactly as written, with the type YAML 1.1 would infer."""
+    """A plain value exactly as written, with the type YAML 1.1 would infer.
+
+    Its place is kept as plain fields, not a `Mark`: a tuple of strings and numbers only is
+    dropped from the garbage collector's watch, and a big menu has hundreds of thousands.
+    """
 
     text: str
     tag: str
     quoted: bool
-    mark: Mark
+    file: str
+    line: int
+    column: int
+
+    @property
+    def mark(self) -> Mark:
+        return Mark(self.file, self.line, self.column)
 
     @property
     def is_str(self) -> bool:
         return self.tag == STR
 
 
-class Seq(NamedTuple):
-    items: tuple[Value, ...]
-    mark: Mark
+def _view(raw: _Raw) -> Value:
+    """A stored value as the validator sees it: a stored scalar becomes a `Scalar`."""
+    return Scalar._make(raw) if type(raw) is tuple else raw  # type: ignore[return-value,arg-type]
 
 
-class Map(NamedTuple):
-    """A mapping with string-ish keys; `keys` keeps each key's own scalar for its position."""
+class Seq:
+    """A list, with its place in the file."""
 
-    entries: dict[str, Value]
-    keys: dict[str, Scalar]
-    mark: Mark
+    __slots__ = ("_items", "_at")
+
+    def __init__(self, items: tuple[_Raw, ...], at: tuple[str, int, int]):
+        self._items = items
+        self._at = at  # a plain tuple, like a stored scalar: see Map
+
+    @property
+    def mark(self) -> Mark:
+        return Mark(*self._at)
+
+    @property
+    def items(self) -> tuple[Value, ...]:
+        return tuple(_view(item) for item in self._items)
+
+
+class Map:
+    """A mapping with string keys, with its place and the place of each key.
+
+    Scalars are stored as plain tuples and handed out as `Scalar`s: an exact tuple of
+    strings and numbers is dropped from the garbage collector's watch (a NamedTuple is
+    not), and a big menu holds hundreds of thousands of them. Without this, the collector
+    walking them again and again was most of the time it took to load a big menu.
+    """
+
+    __slots__ = ("_entries", "_keys", "_at")
+
+    def __init__(self, entries: dict[str, _Raw], keys: dict[str, tuple], at: tuple[str, int, int]):
+        self._entries = entries
+        self._keys = keys
+        self._at = at
+
+    @property
+    def mark(self) -> Mark:
+        return Mark(*self._at)
 
     def get(self, name: str) -> Value | None:
-        return self.entries.get(name)
+        raw = self._entries.get(name)
+        return None if raw is None else _view(raw)
+
+    def items(self) -> Iterator[tuple[str, Value]]:
+        return ((name, _view(raw)) for name, raw in self._entries.items())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def key(self, name: str) -> Scalar:
+        """The key itself, as written (for its place and its YAML type)."""
+        return Scalar._make(self._keys[name])
+
+    def keys(self) -> Iterator[tuple[str, Scalar]]:
+        return ((name, Scalar._make(raw)) for name, raw in self._keys.items())
 
 
 Value = Scalar | Seq | Map
+_Raw = tuple | Seq | Map  # a scalar is stored as a plain tuple with Scalar's fields
 
 
 def _mark(file: str, node: yaml.Node) -> Mark:
@@ -226,7 +289,7 @@ def parse(data: bytes, file: str) -> tuple[Value | None, list[MenuProblem]]:
         return None, [MenuProblem(file, 1, 1, f"The file could not be read as YAML: {err}.", code="syntax")]
     if root is None:
         return None, [MenuProblem(file, 1, 1, "The menu file is empty. Start from docs/menu-format.md.", code="empty")]
-    return root, problems
+    return _view(root), problems
 
 
 class _Builder:
@@ -240,9 +303,12 @@ class _Builder:
         self.anchors: dict[str, Value] = {}
 
     def mark(self, event: yaml.Event) -> Mark:
-        return Mark(self.file, event.start_mark.line + 1, event.start_mark.column + 1)
+        return Mark(*self.at(event))
 
-    def build(self, events) -> Value | None:  # noqa: ANN001 - an iterator of yaml events
+    def at(self, event: yaml.Event) -> tuple[str, int, int]:
+        return (self.file, event.start_mark.line + 1, event.start_mark.column + 1)
+
+    def build(self, events) -> _Raw | None:  # noqa: ANN001 - an iterator of yaml events
         self.events = iter(events)
         root = None
         for event in self.events:
@@ -255,21 +321,22 @@ class _Builder:
                 return root
         return root
 
-    def value(self, event: yaml.Event, depth: int) -> Value:
+    def value(self, event: yaml.Event, depth: int) -> _Raw:
         if depth > self.MAX_DEPTH:
             raise ValueError("it is nested more than 50 levels deep; check the indentation")
         if isinstance(event, yaml.ScalarEvent):
             plain = not event.style and event.implicit[0]
             tag = event.tag or (_plain_tag(event.value) if plain else STR)
-            result: Value = Scalar(event.value, tag, not plain, self.mark(event))
+            start = event.start_mark
+            result: _Raw = (event.value, tag, not plain, self.file, start.line + 1, start.column + 1)
         elif isinstance(event, yaml.SequenceStartEvent):
-            mark = self.mark(event)
+            at = self.at(event)
             items = []
             for item in self.events:
                 if isinstance(item, yaml.SequenceEndEvent):
                     break
                 items.append(self.value(item, depth + 1))
-            result = Seq(tuple(items), mark)
+            result = Seq(tuple(items), at)
         elif isinstance(event, yaml.MappingStartEvent):
             result = self.mapping(event, depth)
         elif isinstance(event, yaml.AliasEvent):
@@ -284,27 +351,27 @@ class _Builder:
         return result
 
     def mapping(self, event: yaml.MappingStartEvent, depth: int) -> Map:
-        mark = self.mark(event)
-        entries: dict[str, Value] = {}
-        keys: dict[str, Scalar] = {}
+        at = self.at(event)
+        entries: dict[str, _Raw] = {}
+        keys: dict[str, tuple] = {}
         for key_event in self.events:
             if isinstance(key_event, yaml.MappingEndEvent):
                 break
             key_mark = self.mark(key_event)
             key_value = self.value(key_event, depth + 1)
             value = self.value(next(self.events), depth + 1)
-            if not isinstance(key_value, Scalar):
+            if type(key_value) is not tuple:
                 self.problems.append(key_mark.problem("A key here must be a plain word or a quoted key, not a list or a mapping."))
                 continue
-            if key_value.text in entries:
-                first = keys[key_value.text].mark
+            name = key_value[0]
+            if name in entries:
                 self.problems.append(
                     key_mark.problem(
-                        f"'{key_value.text}' is written twice in the same block (first at line {first.line}); keep one of them.",
+                        f"'{name}' is written twice in the same block (first at line {keys[name][4]}); keep one of them.",
                         code="duplicate",
                     )
                 )
                 continue
-            entries[key_value.text] = value
-            keys[key_value.text] = key_value
-        return Map(entries, keys, mark)
+            entries[name] = value
+            keys[name] = key_value
+        return Map(entries, keys, at)

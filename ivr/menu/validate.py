@@ -60,9 +60,9 @@ def build_menu(c: Checker, root: Value, digest: str, menu_file: Path) -> m.Menu 
     audio_root = audio_dir(c, top.get("audio_dir"), menu_file)
 
     nodes_block = c.mapping(top.get("nodes"), "nodes")
-    c.node_ids = dict.fromkeys(nodes_block.entries) if nodes_block else {}
+    c.node_ids = dict.fromkeys(nodes_block) if nodes_block else {}
     start = c.ident(top.get("start"), "start")
-    if start is not None and nodes_block is not None and start not in nodes_block.entries:
+    if start is not None and nodes_block is not None and start not in nodes_block:
         c.error(
             top.get("start").mark,  # type: ignore[union-attr]
             f"start names the node '{start}', but there is no such node under 'nodes'.{close_match(start, list(c.node_ids))}",
@@ -80,10 +80,10 @@ def build_menu(c: Checker, root: Value, digest: str, menu_file: Path) -> m.Menu 
             )
 
     nodes: dict[str, m.Node] = {}
-    for node_id, raw in (nodes_block.entries if nodes_block else {}).items():
+    for node_id, raw in nodes_block.items() if nodes_block else ():
         if not ID.match(node_id):
             c.error(
-                nodes_block.keys[node_id].mark,  # type: ignore[union-attr]
+                nodes_block.key(node_id).mark,  # type: ignore[union-attr]
                 f"Node name '{node_id}' must start with a letter and use only letters, digits, '_' or '-'.",
                 "type",
             )

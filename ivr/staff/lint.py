@@ -45,7 +45,7 @@ class Linter:
     def warn(self, node: m.Node, where: m.Location | None, message: str, code: str) -> None:
         """A warning about `node`, at `where` in the file (the node itself when unknown)."""
         where = where or node.where
-        file, line, column = (where.file, where.line, where.column) if where else (self.menu.path, 1, 1)
+        file, line, column = where or (self.menu.path, 1, 1)
         self.warnings.append(MenuProblem(file, line, column, message, "warning", code, node=node.id))
 
     # --- speech, as rendered ------------------------------------------------------------
