@@ -14,7 +14,7 @@ from urllib.parse import quote, urlencode
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from ..menu import model as m
-from ..menu.spoken import spoken_number
+from ..menu.spoken import spoken_digits, spoken_number
 
 DIAL_TIMEOUT = 28  # seconds of ringing before we try the other hotline
 DIAL_SUCCESS = ("completed", "answered")
@@ -172,7 +172,9 @@ class Renderer:
                 response.pause(length=1)
                 if line.sms:
                     self._say(
-                        response, menu.message("sms", language.code, hotline=line.name[language.code], number=" ".join(line.sms)), language
+                        response,
+                        menu.message("sms", language.code, hotline=line.name[language.code], number=spoken_digits(line.sms)),
+                        language,
                     )
                     response.pause(length=1)
         back = node_id if node_id in menu.nodes else menu.start

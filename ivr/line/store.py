@@ -249,4 +249,3 @@ class MenuStore:
                 del live
 
         threading.Thread(target=run, name="menu-watch", daemon=True).start()
-

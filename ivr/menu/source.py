@@ -8,6 +8,7 @@ so the validator can say "line 14: quote this number" instead of guessing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import NamedTuple
 
@@ -112,9 +113,6 @@ class Map:
     def __iter__(self) -> Iterator[str]:
         return iter(self._entries)
 
-    def __len__(self) -> int:
-        return len(self._entries)
-
     def key(self, name: str) -> Scalar:
         """The key itself, as written (for its place and its YAML type)."""
         return Scalar._make(self._keys[name])
@@ -125,10 +123,6 @@ class Map:
 
 Value = Scalar | Seq | Map
 _Raw = tuple | Seq | Map  # a scalar is stored as a plain tuple with Scalar's fields
-
-
-def _mark(file: str, node: yaml.Node) -> Mark:
-    return Mark(file, node.start_mark.line + 1, node.start_mark.column + 1)
 
 
 def syntax_problem(file: str, text: str, err: yaml.YAMLError) -> MenuProblem:
@@ -143,6 +137,10 @@ def syntax_problem(file: str, text: str, err: yaml.YAMLError) -> MenuProblem:
     return MenuProblem(file, line + 1, column + 1, message, code="syntax", snippet=snippet)
 
 
+# What PyYAML was reading when it gave up -> what was opened and never closed.
+_UNCLOSED = {"flow sequence": ("list", "[", "]"), "flow mapping": ("block", "{", "}")}
+
+
 def _explain(err: yaml.YAMLError, lines: list[str]) -> tuple[int, int, str]:
     """(0-based line, column, message) for a syntax error."""
     for number, text in enumerate(lines):
@@ -153,53 +151,52 @@ def _explain(err: yaml.YAMLError, lines: list[str]) -> tuple[int, int, str]:
                 indent.index("\t"),
                 f"Line {number + 1} starts with a tab: indent with spaces instead (YAML does not allow tabs).",
             )
-    problem_mark = getattr(err, "problem_mark", None)
-    context_mark = getattr(err, "context_mark", None)
-    context = getattr(err, "context", None) or ""
-    problem = getattr(err, "problem", None) or str(err)
-    if context_mark is not None and "flow sequence" in context:
-        return (
-            context_mark.line,
-            context_mark.column,
-            (
-                f"The list that opens with '[' on line {context_mark.line + 1} is never closed: "
-                "add the missing ']' at its end, and check that its items are separated by commas."
-            ),
-        )
-    if context_mark is not None and "flow mapping" in context:
-        return (
-            context_mark.line,
-            context_mark.column,
-            (
-                f"The block that opens with '{{' on line {context_mark.line + 1} is never closed: "
-                "add the missing '}' at its end, and check that its entries are separated by commas."
-            ),
-        )
-    if context_mark is not None and "quoted scalar" in context:
-        quote = lines[context_mark.line][context_mark.column] if context_mark.line < len(lines) else '"'
-        return (
-            context_mark.line,
-            context_mark.column,
-            (
-                f"The text that starts with {quote} on line {context_mark.line + 1} has no closing {quote}: "
-                f"add {quote} at the end of that text."
-            ),
-        )
-    if problem_mark is None:
+    opened, mark = getattr(err, "context", None) or "", getattr(err, "context_mark", None)
+    problem, at = getattr(err, "problem", None) or str(err), getattr(err, "problem_mark", None)
+    for reading, (what, opener, closer) in _UNCLOSED.items():
+        if mark is not None and reading in opened:
+            return (
+                mark.line,
+                mark.column,
+                (
+                    f"The {what} that opens with '{opener}' on line {mark.line + 1} is never closed: add the missing '{closer}' "
+                    "at its end, and check that its items are separated by commas."
+                ),
+            )
+    if mark is not None and "quoted scalar" in opened:
+        return mark.line, mark.column, _no_closing_quote(lines[mark.line][mark.column] if mark.line < len(lines) else '"', mark.line)
+    if at is None:
         return 0, 0, f"The file could not be read as YAML ({problem}). Check the indentation of your last edit."
-    line, column = problem_mark.line, problem_mark.column
-    opened = _unclosed_quote(lines, line)
-    if opened is not None:
-        quote_line, quote_column = opened
+    line, column = at.line, at.column
+    for number in range(min(line, len(lines)) - 1, max(-1, line - 30), -1):  # a double-quoted text running on
+        text = lines[number].replace('\\"', "")
+        if text.count('"') % 2 == 1 and not text.lstrip().startswith("#"):
+            return number, text.index('"'), _no_closing_quote('"', number)
+    previous = next(
+        (n for n in range(min(line, len(lines)) - 1, -1, -1) if lines[n].strip() and not lines[n].lstrip().startswith("#")), line
+    )
+    indented = len(lines[line]) - len(lines[line].lstrip(" ")) if line < len(lines) else 0
+    shifted = indented != len(lines[previous]) - len(lines[previous].lstrip(" ")) and not lines[previous].rstrip().endswith(":")
+    if (
+        "expected key" in problem
+        or "expected '-' indicator" in problem
+        or "expected <block end>" in problem
+        or ("mapping values are not allowed" in problem and shifted)
+    ):
         return (
-            quote_line,
-            quote_column,
-            (f'The text that starts with " on line {quote_line + 1} has no closing ": add " at the end of that text.'),
+            line,
+            column if "mapping values" not in problem else 0,
+            (
+                f"Line {line + 1} is indented differently from the lines above it (line {previous + 1}). Lines of the same block "
+                "must start in the same column: count the spaces at the start of both lines and make them match."
+            ),
         )
+    for number in (previous, line):  # "key:value" is one word to YAML, so the next line looks wrong
+        squeezed = re.search(r"^\s*([\w-]+):([^\s/].*)$", lines[number]) if number < len(lines) else None
+        if squeezed:
+            key, value = squeezed.groups()
+            return number, squeezed.start(2) - 1, f"Line {number + 1} needs a space after the ':': write '{key}: {value.strip()}'."
     if "mapping values are not allowed" in problem:
-        previous = _previous_line(lines, line)
-        if previous is not None and _indent(lines[line]) != _indent(lines[previous]) and not lines[previous].rstrip().endswith(":"):
-            return line, 0, _indentation(line, previous)
         return (
             line,
             column,
@@ -208,9 +205,6 @@ def _explain(err: yaml.YAMLError, lines: list[str]) -> tuple[int, int, str]:
                 "if it is a new field, start it on its own line. (Every 'name: value' needs a space after the ':'.)"
             ),
         )
-    if "expected key" in problem or "expected '-' indicator" in problem or "expected <block end>" in problem:
-        previous = _previous_line(lines, line)
-        return line, column, _indentation(line, previous if previous is not None else line)
     return (
         line,
         column,
@@ -221,36 +215,8 @@ def _explain(err: yaml.YAMLError, lines: list[str]) -> tuple[int, int, str]:
     )
 
 
-def _unclosed_quote(lines: list[str], line: int) -> tuple[int, int] | None:
-    """A line shortly above `line` with an odd number of double quotes: a quoted text that
-    runs on (YAML allows that) until a later quote, where the parser finally gives up."""
-    for number in range(min(line, len(lines) - 1), max(-1, line - 30), -1):
-        text = lines[number].replace('\\"', "")
-        if text.lstrip().startswith("#"):
-            continue
-        if text.count('"') % 2 == 1 and number < line:
-            return number, text.index('"')
-    return None
-
-
-def _indent(text: str) -> int:
-    return len(text) - len(text.lstrip(" "))
-
-
-def _previous_line(lines: list[str], line: int) -> int | None:
-    """The nearest line above with content (not blank, not a comment)."""
-    for number in range(min(line, len(lines)) - 1, -1, -1):
-        stripped = lines[number].strip()
-        if stripped and not stripped.startswith("#"):
-            return number
-    return None
-
-
-def _indentation(line: int, previous: int) -> str:
-    return (
-        f"Line {line + 1} is indented differently from the lines above it (line {previous + 1}). Lines of the same block "
-        "must start in the same column: count the spaces at the start of both lines and make them match."
-    )
+def _no_closing_quote(quote: str, line: int) -> str:
+    return f"The text that starts with {quote} on line {line + 1} has no closing {quote}: add {quote} at the end of that text."
 
 
 _RESOLVER = yaml.resolver.Resolver()

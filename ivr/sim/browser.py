@@ -19,8 +19,6 @@ from ..line.security import PasswordGate
 from .caller import DIAL_OUTCOMES, AppTransport, Call, CallError, Event
 
 bp = Blueprint("simulator", __name__, template_folder="templates")
-MAX_SESSIONS = 200
-SESSION_SECONDS = 30 * 60
 
 
 def enabled(app: Flask) -> bool:
