@@ -6,7 +6,7 @@
    here): target < 1 s. Baseline in the same run: PyYAML's C loader alone reading the same
    file, which does no validation and keeps no line numbers.
 2. a 1,000-node menu under gunicorn (the shipped settings, 2 workers) with 8 client threads
-   sending signed webhooks back to back, edited 20 times: every edit live on every worker
+   sending 1,200 signed webhooks a second between them, edited 20 times: every edit live on every worker
    within 2 s, no request errors, no request slower than 50 ms inside the worker (gunicorn's
    own request timer), and worker RSS flat across the reloads (< 5 MB from reload 1 to 20).
 3. RSS over 100,000 webhook requests across the whole 10,000-node tree: target < 5 MB growth.
@@ -150,7 +150,7 @@ def workers_rss_mb(master: int) -> list[float]:
     return sorted(sizes)
 
 
-def bench_reload(directory: Path, nodes: int, edits: int, quiet: float = 20.0) -> bool:
+def bench_reload(directory: Path, nodes: int, edits: int, rate: float, quiet: float = 20.0) -> bool:
     path = write_tree(directory, nodes)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -178,9 +178,14 @@ def bench_reload(directory: Path, nodes: int, edits: int, quiet: float = 20.0) -
     client_errors: list[str] = []
 
     def traffic(seed: int) -> None:
+        """A steady stream: `rate` requests a second from this thread (or as fast as answered)."""
         transport = HttpTransport(url)
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)  # the load must not elbow the server off its cores
         i = seed * 500
+        next_at = time.perf_counter()
         while not stop.is_set():
+            next_at += 1 / rate
+            time.sleep(max(0.0, next_at - time.perf_counter()))
             target, form = requests[i % len(requests)]
             i += 1
             signature = validator.compute_signature(url + target, form)
@@ -208,6 +213,7 @@ def bench_reload(directory: Path, nodes: int, edits: int, quiet: float = 20.0) -
             thread.start()
         time.sleep(2.0)
         quiet_from = len(access_log.read_text().splitlines())
+        loaded = time.perf_counter()
         time.sleep(quiet)  # baseline: the same traffic, nothing edited
         quiet_to = len(access_log.read_text().splitlines())
         probe = HttpTransport(url)
@@ -223,6 +229,7 @@ def bench_reload(directory: Path, nodes: int, edits: int, quiet: float = 20.0) -
             streak = 0
             while streak < 12 and time.perf_counter() - written < 30:  # 12 answers in a row from either worker
                 streak = streak + 1 if served_digest(probe) == digest else 0
+                time.sleep(0.01)
             live_after.append(time.perf_counter() - written)
             rss.append(workers_rss_mb(server.pid))
             time.sleep(1.0)
@@ -230,6 +237,7 @@ def bench_reload(directory: Path, nodes: int, edits: int, quiet: float = 20.0) -
         stop.set()
         for thread in threads:
             thread.join()
+        finished = time.perf_counter()
     finally:
         stop.set()
         os.killpg(server.pid, signal.SIGTERM)
@@ -243,8 +251,10 @@ def bench_reload(directory: Path, nodes: int, edits: int, quiet: float = 20.0) -
     growth = [after - before for before, after in zip(rss[1], rss[-1], strict=True)]
     ok_live, ok_slow = slowest_live <= 2.0, q["max"] < 50
     ok_errors, ok_rss = server_errors == 0 and not client_errors, max(growth) < 5
+    achieved = (len(lines) - quiet_from) / (finished - loaded)
     print(
-        f"2. {nodes}-node menu ({path.stat().st_size / 1e6:.2f} MB) under gunicorn, 2 workers, 8 client threads back to back, {edits} edits:"
+        f"2. {nodes}-node menu ({path.stat().st_size / 1e6:.2f} MB) under gunicorn, 2 workers, {achieved:.0f} signed webhooks a second"
+        f" from 8 client threads, {edits} edits:"
     )
     print(
         f"   edit live on both workers after: median {statistics.median(live_after):.2f} s, max {slowest_live:.2f} s"
@@ -302,6 +312,7 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=10000)
     parser.add_argument("--reload-nodes", type=int, default=1000)
     parser.add_argument("--edits", type=int, default=20)
+    parser.add_argument("--rate", type=float, default=1200, help="requests a second in part 2, from 8 threads")
     parser.add_argument("--requests", type=int, default=100000)
     args = parser.parse_args()
     directory = Path(tempfile.mkdtemp(prefix="bigmenu-"))
@@ -309,7 +320,7 @@ def main() -> None:
         path = write_tree(directory, args.nodes)
         print(f"Generated {path} ({path.stat().st_size / 1e6:.1f} MB, {args.nodes} nodes, English and Spanish)\n")
         bench_load(path)
-        bench_reload(directory / "reload", args.reload_nodes, args.edits)
+        bench_reload(directory / "reload", args.reload_nodes, args.edits, args.rate / 8)
         bench_memory(path, args.requests)
     finally:
         shutil.rmtree(directory, ignore_errors=True)
