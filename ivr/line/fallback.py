@@ -13,31 +13,24 @@ from __future__ import annotations
 from twilio.twiml.voice_response import VoiceResponse
 
 from ..menu import model as m
-from ..menu.spoken import spoken_number
-from .render import DIAL_TIMEOUT
+from .render import DIAL_TIMEOUT, read_numbers, say
 
 
 def fallback_twiml(menu: m.Menu) -> str:
     response = VoiceResponse()
     first = menu.hotlines[menu.nodes[menu.start].retry.final.target]
     order = [first] + [h for h in menu.hotlines.values() if h.id != first.id]
-
-    def numbers() -> None:
-        for language in menu.languages.values():
-            for hotline in order:
-                text = menu.message("number", language.code, hotline=hotline.name[language.code], number=spoken_number(hotline.number))
-                response.say(text, voice=language.voice, language=language.say_language)
-                response.pause(length=1)
-
-    for language in menu.languages.values():  # safety first: the 911 sentence, then the apology
-        response.say(menu.greeting[language.code], voice=language.voice, language=language.say_language)
-    for language in menu.languages.values():
-        response.say(menu.message("error", language.code), voice=language.voice, language=language.say_language)
-    numbers()
-    for language in menu.languages.values():
-        text = menu.message("connecting", language.code, hotline=first.name[language.code])
-        response.say(text, voice=language.voice, language=language.say_language)
+    languages = list(menu.languages.values())
+    for language in languages:  # safety first: the 911 sentence, then the apology
+        say(response, menu.greeting[language.code], language)
+    for language in languages:
+        say(response, menu.message("error", language.code), language)
+    for language in languages:
+        read_numbers(response, menu, language, order)
+    for language in languages:
+        say(response, menu.message("connecting", language.code, hotline=first.name[language.code]), language)
     # No action URL: when the leg ends, however it ends, Twilio goes on to the next verb.
     response.dial(first.number, timeout=DIAL_TIMEOUT, answer_on_bridge=True)
-    numbers()
+    for language in languages:
+        read_numbers(response, menu, language, order)
     return response.to_xml()

@@ -10,6 +10,7 @@ makes answers cacheable).
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from urllib.parse import quote, urlencode
 
 from twilio.twiml.voice_response import Gather, VoiceResponse
@@ -32,6 +33,23 @@ def url(route: str, **params: object) -> str:
     percent-encoding, which keeps the signed URL byte-for-byte the one Twilio requests.
     """
     return f"{route}?{urlencode(params, doseq=True)}"
+
+
+def say(parent: VoiceResponse | Gather, text: str, language: m.Language) -> None:
+    """<Say> in the language's own voice; nothing for empty text (Twilio error 13520)."""
+    if text:
+        parent.say(text, voice=language.voice, language=language.say_language)
+
+
+def read_numbers(response: VoiceResponse, menu: m.Menu, language: m.Language, hotlines: Iterable[m.Hotline]) -> None:
+    """Each hotline's number, and its text line, slowly enough to write down."""
+    for line in hotlines:
+        name = line.name[language.code]
+        say(response, menu.message("number", language.code, hotline=name, number=spoken_number(line.number)), language)
+        response.pause(length=1)
+        if line.sms:
+            say(response, menu.message("sms", language.code, hotline=name, number=spoken_digits(line.sms)), language)
+            response.pause(length=1)
 
 
 class Renderer:
@@ -175,20 +193,7 @@ class Renderer:
         lines.append(menu.message("both_failed", language.code))
         self._say(response, " ".join(lines), language)
         for _ in range(2):
-            for line in menu.hotlines.values():
-                self._say(
-                    response,
-                    menu.message("number", language.code, hotline=line.name[language.code], number=spoken_number(line.number)),
-                    language,
-                )
-                response.pause(length=1)
-                if line.sms:
-                    self._say(
-                        response,
-                        menu.message("sms", language.code, hotline=line.name[language.code], number=spoken_digits(line.sms)),
-                        language,
-                    )
-                    response.pause(length=1)
+            read_numbers(response, menu, language, menu.hotlines.values())
         back = node_id if node_id in menu.nodes else menu.start
         response.redirect(url("menu", node=back, lang=language.code), method="POST")
         return response.to_xml()
@@ -280,10 +285,7 @@ class Renderer:
         if text:
             self._say(gather, text, language)
 
-    @staticmethod
-    def _say(parent: VoiceResponse | Gather, text: str, language: m.Language) -> None:
-        if text:
-            parent.say(text, voice=language.voice, language=language.say_language)
+    _say = staticmethod(say)
 
     def _language_for_key(self, digits: str, current: str) -> str | None:
         for language in self.menu.languages.values():

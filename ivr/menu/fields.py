@@ -165,17 +165,14 @@ class Checker:
 
     # --- references ----------------------------------------------------------------------
     def refer_node(self, target: str, raw: Value) -> None:
-        if target not in self.node_ids:
-            self.error(
-                raw.mark,
-                f"There is no node named '{target}'.{close_match(target, list(self.node_ids))} Node names are the keys under 'nodes'.",
-                "reference",
-            )
+        self._refer("node", "nodes", target, raw, self.node_ids)
 
     def refer_hotline(self, target: str, raw: Value) -> None:
-        if target not in self.hotline_ids:
+        self._refer("hotline", "hotlines", target, raw, self.hotline_ids)
+
+    def _refer(self, kind: str, block: str, target: str, raw: Value, names: list[str] | dict[str, None]) -> None:
+        if target not in names:
+            hint = close_match(target, list(names))
             self.error(
-                raw.mark,
-                f"There is no hotline named '{target}'.{close_match(target, self.hotline_ids)} Hotline names are the keys under 'hotlines'.",
-                "reference",
+                raw.mark, f"There is no {kind} named '{target}'.{hint} {kind.title()} names are the keys under '{block}'.", "reference"
             )
