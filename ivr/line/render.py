@@ -36,7 +36,7 @@ def url(route: str, **params: object) -> str:
 
 
 def say(parent: VoiceResponse | Gather, text: str, language: m.Language) -> None:
-    """<Say> in the language's own voice; nothing for empty text (Twilio error 13520)."""
+    """Speak text in the language's own voice; nothing for empty text (Twilio error 13520)."""
     if text:
         parent.say(text, voice=language.voice, language=language.say_language)
 

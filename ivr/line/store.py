@@ -67,13 +67,9 @@ class LastGood:
                 os.fsync(out.fileno())
             os.replace(out.name, self.path)
         except OSError as err:
-            if not self._warned:
+            if not self._warned:  # once: the disk will not become writable by itself
                 self._warned = True
-                log.warning(
-                    "Cannot keep a last good copy of the menu in %s (%s): a restart while the file is broken would fail.",
-                    self.path.parent,
-                    err.strerror,
-                )
+                log.warning("Cannot keep a last good copy of the menu in %s (%s).", self.path.parent, err.strerror)
 
 
 class MenuStore:

@@ -57,24 +57,21 @@ def call_id() -> str:
 def voice() -> Response:
     """The number's Voice URL. GET is accepted too, so a console misconfiguration still works."""
     renderer = store().renderer
-    if log.isEnabledFor(logging.DEBUG):
-        log.debug("call %s started", call_id())
+    log.debug("call %s started", call_id())
     return twiml(renderer.entry(arg("lang") or None))
 
 
 @bp.post("/menu")
 def menu() -> Response:
     node = arg("node")
-    if log.isEnabledFor(logging.DEBUG):
-        log.debug("call %s at %s (%s)", call_id(), node, arg("n") or "navigate")
+    log.debug("call %s at %s (%s)", call_id(), node, arg("n") or "navigate")
     return twiml(store().renderer.menu_request(node, arg("lang"), count("s"), count("i"), arg("n") or None))
 
 
 @bp.post("/choose")
 def choose() -> Response:
     digits = request.form.get("Digits", "")[:MAX_PARAM]
-    if log.isEnabledFor(logging.DEBUG):
-        log.debug("call %s at %s pressed %s", call_id(), arg("node"), digits or "nothing")
+    log.debug("call %s at %s pressed %s", call_id(), arg("node"), digits or "nothing")
     return twiml(store().renderer.choose(arg("node"), arg("lang"), count("s"), count("i"), digits))
 
 
@@ -82,8 +79,7 @@ def choose() -> Response:
 def dial_result() -> Response:
     status = request.form.get("DialCallStatus", "")[:MAX_PARAM]
     tried = tuple(t[:MAX_PARAM] for t in request.args.getlist("tried")[:10])
-    if log.isEnabledFor(logging.DEBUG):
-        log.debug("call %s transfer to %s: %s", call_id(), arg("to"), status or "no status")
+    log.debug("call %s transfer to %s: %s", call_id(), arg("to"), status or "no status")
     return twiml(store().renderer.dial_result(arg("to"), arg("lang"), arg("node"), tried, status))
 
 

@@ -29,17 +29,13 @@ def project_audio_root(menu_file: Path) -> Path:
     return (menu_file.parent / ".." / "audio").resolve()
 
 
-def is_inside(path: Path, root: Path) -> bool:
-    return path == root or root in path.parents
-
-
 def find_recording(audio_dir: Path, name: str, root: Path | None = None) -> Path | None:
     """The file `name` under `audio_dir`, resolved (links followed), or None if there is none.
 
     Raises AudioOutside when it exists but resolves outside `root` (default: `audio_dir`).
     """
     path = (audio_dir / name).resolve()
-    if not is_inside(path, (root or audio_dir).resolve()):
+    if not path.is_relative_to((root or audio_dir).resolve()):
         if path.exists():
             raise AudioOutside(name)
         return None

@@ -139,6 +139,14 @@ def syntax_problem(file: str, text: str, err: yaml.YAMLError) -> MenuProblem:
 
 # What PyYAML was reading when it gave up -> what was opened and never closed.
 _UNCLOSED = {"flow sequence": ("list", "[", "]"), "flow mapping": ("block", "{", "}")}
+_INDENT_PROBLEMS = ("expected key", "expected '-' indicator", "expected <block end>")
+TAB = "Line {n} starts with a tab: indent with spaces instead (YAML does not allow tabs)."
+NEVER_CLOSED = "The {what} that opens with '{opener}' on line {n} is never closed: add the missing '{closer}' at its end, and check that its items are separated by commas."
+NO_CLOSING_QUOTE = "The text that starts with {quote} on line {n} has no closing {quote}: add {quote} at the end of that text."
+INDENTED = "Line {n} is indented differently from the lines above it (line {above}). Lines of the same block must start in the same column: count the spaces at the start of both lines and make them match."
+NO_SPACE = "Line {n} needs a space after the ':': write '{key}: {value}'."
+COLON_IN_TEXT = "Line {n} has a ':' followed by a space inside a value. If it is text, put the whole text in quotes; if it is a new field, start it on its own line. (Every 'name: value' needs a space after the ':'.)"
+UNREADABLE = "Line {n} could not be read as YAML ({problem}). Check the indentation and that every ':' has a space after it; quote text that contains ': ' or starts with a special character."
 
 
 def _explain(err: yaml.YAMLError, lines: list[str]) -> tuple[int, int, str]:
@@ -146,77 +154,37 @@ def _explain(err: yaml.YAMLError, lines: list[str]) -> tuple[int, int, str]:
     for number, text in enumerate(lines):
         indent = text[: len(text) - len(text.lstrip(" \t"))]
         if "\t" in indent:
-            return (
-                number,
-                indent.index("\t"),
-                f"Line {number + 1} starts with a tab: indent with spaces instead (YAML does not allow tabs).",
-            )
+            return number, indent.index("\t"), TAB.format(n=number + 1)
     opened, mark = getattr(err, "context", None) or "", getattr(err, "context_mark", None)
     problem, at = getattr(err, "problem", None) or str(err), getattr(err, "problem_mark", None)
     for reading, (what, opener, closer) in _UNCLOSED.items():
         if mark is not None and reading in opened:
-            return (
-                mark.line,
-                mark.column,
-                (
-                    f"The {what} that opens with '{opener}' on line {mark.line + 1} is never closed: add the missing '{closer}' "
-                    "at its end, and check that its items are separated by commas."
-                ),
-            )
+            return mark.line, mark.column, NEVER_CLOSED.format(what=what, opener=opener, closer=closer, n=mark.line + 1)
     if mark is not None and "quoted scalar" in opened:
-        return mark.line, mark.column, _no_closing_quote(lines[mark.line][mark.column] if mark.line < len(lines) else '"', mark.line)
+        quote = lines[mark.line][mark.column] if mark.line < len(lines) else '"'
+        return mark.line, mark.column, NO_CLOSING_QUOTE.format(quote=quote, n=mark.line + 1)
     if at is None:
-        return 0, 0, f"The file could not be read as YAML ({problem}). Check the indentation of your last edit."
+        return 0, 0, UNREADABLE.format(n=1, problem=problem)
     line, column = at.line, at.column
     for number in range(min(line, len(lines)) - 1, max(-1, line - 30), -1):  # a double-quoted text running on
         text = lines[number].replace('\\"', "")
         if text.count('"') % 2 == 1 and not text.lstrip().startswith("#"):
-            return number, text.index('"'), _no_closing_quote('"', number)
-    previous = next(
-        (n for n in range(min(line, len(lines)) - 1, -1, -1) if lines[n].strip() and not lines[n].lstrip().startswith("#")), line
-    )
-    indented = len(lines[line]) - len(lines[line].lstrip(" ")) if line < len(lines) else 0
-    shifted = indented != len(lines[previous]) - len(lines[previous].lstrip(" ")) and not lines[previous].rstrip().endswith(":")
-    if (
-        "expected key" in problem
-        or "expected '-' indicator" in problem
-        or "expected <block end>" in problem
-        or ("mapping values are not allowed" in problem and shifted)
-    ):
-        return (
-            line,
-            column if "mapping values" not in problem else 0,
-            (
-                f"Line {line + 1} is indented differently from the lines above it (line {previous + 1}). Lines of the same block "
-                "must start in the same column: count the spaces at the start of both lines and make them match."
-            ),
-        )
-    for number in (previous, line):  # "key:value" is one word to YAML, so the next line looks wrong
+            return number, text.index('"'), NO_CLOSING_QUOTE.format(quote='"', n=number + 1)
+    above = next((n for n in range(min(line, len(lines)) - 1, -1, -1) if lines[n].strip() and not lines[n].lstrip().startswith("#")), line)
+    shifted = _indent(lines, line) != _indent(lines, above) and not lines[above].rstrip().endswith(":")
+    colon = "mapping values are not allowed" in problem
+    if any(p in problem for p in _INDENT_PROBLEMS) or (colon and shifted):
+        return line, 0 if colon else column, INDENTED.format(n=line + 1, above=above + 1)
+    for number in (above, line):  # "key:value" is one word to YAML, so the next line looks wrong
         squeezed = re.search(r"^\s*([\w-]+):([^\s/].*)$", lines[number]) if number < len(lines) else None
         if squeezed:
             key, value = squeezed.groups()
-            return number, squeezed.start(2) - 1, f"Line {number + 1} needs a space after the ':': write '{key}: {value.strip()}'."
-    if "mapping values are not allowed" in problem:
-        return (
-            line,
-            column,
-            (
-                f"Line {line + 1} has a ':' followed by a space inside a value. If it is text, put the whole text in quotes; "
-                "if it is a new field, start it on its own line. (Every 'name: value' needs a space after the ':'.)"
-            ),
-        )
-    return (
-        line,
-        column,
-        (
-            f"Line {line + 1} could not be read as YAML ({problem}). Check the indentation and that every ':' has a space "
-            "after it; quote text that contains ': ' or starts with a special character."
-        ),
-    )
+            return number, squeezed.start(2) - 1, NO_SPACE.format(n=number + 1, key=key, value=value.strip())
+    return line, column, (COLON_IN_TEXT if colon else UNREADABLE).format(n=line + 1, problem=problem)
 
 
-def _no_closing_quote(quote: str, line: int) -> str:
-    return f"The text that starts with {quote} on line {line + 1} has no closing {quote}: add {quote} at the end of that text."
+def _indent(lines: list[str], number: int) -> int:
+    return len(lines[number]) - len(lines[number].lstrip(" ")) if number < len(lines) else 0
 
 
 _RESOLVER = yaml.resolver.Resolver()

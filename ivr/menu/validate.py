@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 from . import model as m
-from .audio import is_inside, project_audio_root
+from .audio import project_audio_root
 from .fields import ID, Checker, close_match
 from .nodes import node, with_parents
 from .options import key_block
@@ -114,7 +114,7 @@ def audio_dir(c: Checker, value: Value | None, menu_file: Path) -> Path:
     if name is None:
         return root
     folder = (menu_file.parent / name).resolve()
-    if not is_inside(folder, root):
+    if not folder.is_relative_to(root):
         c.error(
             value.mark,  # type: ignore[union-attr]
             f"audio_dir '{name}' is outside the project's audio folder ({root.name}/ beside menus/). "
