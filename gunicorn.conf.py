@@ -8,6 +8,8 @@
 - The app is loaded once in the master (preload). A worker that is (re)started brings its
   menu up to date before its first call: the file, or, if the file is broken, the last good
   copy on disk. An invalid edit can never stop a worker from booting.
+- A busy worker applies an edit right after a response has gone out, never while it is
+  answering a call (a quiet one, from its watcher thread): see ivr/line/store.py.
 """
 
 import multiprocessing
@@ -31,13 +33,26 @@ errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 
 
+def _store(worker):  # noqa: ANN001, ANN202
+    """The line's menu store (None for another app under these settings, e.g. the benchmark's floor)."""
+    return getattr(worker.wsgi, "extensions", {}).get("ivr_store")
+
+
 def post_worker_init(worker):  # noqa: ANN001, ANN201 - gunicorn's hook signature
     """Before a worker answers its first call: bring its menu up to date with the file (or the
     last good copy), start its watcher, and let SIGHUP force a reload (gunicorn resets signal
     handlers in workers)."""
     from ivr.line.app import install_sighup
 
-    store = getattr(worker.wsgi, "extensions", {}).get("ivr_store")
-    if store is not None:  # None: another app under the same settings (the benchmark's floor)
+    store = _store(worker)
+    if store is not None:
+        store.between_requests = worker_class == "sync"  # one call at a time: edits wait for a gap
         store.start_watching()
         install_sighup(store)
+
+
+def post_request(worker, req, environ, resp):  # noqa: ANN001, ANN201
+    """The response has gone out: the moment to apply an edit the watcher has seen."""
+    store = _store(worker)
+    if store is not None:
+        store.apply_between_requests()

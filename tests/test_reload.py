@@ -157,3 +157,22 @@ def test_only_the_live_menu_file_is_said_to_keep_the_last_good_menu(menu_dir, mo
     monkeypatch.setattr("ivr.cli.LIVE_MENU", str(other))
     result = CliRunner().invoke(main, ["validate", str(other)])
     assert "The line keeps serving the last good menu" in result.output
+
+
+def test_a_busy_sync_worker_applies_an_edit_between_calls_and_a_quiet_one_at_once(menu_dir):
+    """Under gunicorn's sync worker no call is answered while a new menu is built: the watcher
+    leaves the edit to the end of the current response (post_request), unless the worker is quiet."""
+    app = serve(menu_dir, IVR_RELOAD_INTERVAL=0.05)
+    store = app.extensions["ivr_store"]
+    store.between_requests = True  # what gunicorn.conf.py's post_worker_init sets
+    path = menu_dir / "menus" / "main.yaml"
+    old = store.menu.digest
+    call_on(app)  # calls are flowing
+    bump(path, PICK)
+    time.sleep(0.3)  # several watcher rounds, all within a second of the last request
+    assert store.menu.digest == old and store._due
+    store.apply_between_requests()  # gunicorn's post_request, after the response went out
+    assert "Pick a topic." in call_on(app).press("3").last_heard
+    bump(path, PICK.replace("Pick a topic.", "Pick one topic."))
+    time.sleep(2.0)  # no request at all: the watcher applies it itself
+    assert "Pick one topic." in store.menu.nodes["learn"].prompt["en"]

@@ -22,6 +22,11 @@ log = logging.getLogger("ivr")
 
 # Twilio's webhook form posts are a few kilobytes; anything much larger is not Twilio.
 MAX_BODY = 32 * 1024
+DEVELOPMENT_MODE = f"""
+{"!" * 72}
+DEVELOPMENT MODE: TWILIO_AUTH_TOKEN is not set, so webhook signatures are NOT checked.
+Anyone who can reach this server can drive it. Set TWILIO_AUTH_TOKEN before going live.
+{"!" * 72}"""
 
 
 def settings_from_env(environ: dict[str, str] | os._Environ[str] = os.environ) -> dict[str, Any]:
@@ -36,13 +41,6 @@ def settings_from_env(environ: dict[str, str] | os._Environ[str] = os.environ) -
         "IVR_SIMULATOR_PASSWORD": environ.get("IVR_SIMULATOR_PASSWORD", ""),
         "IVR_RELOAD_INTERVAL": float(environ.get("IVR_RELOAD_INTERVAL", "1") or 1),
     }
-
-
-def state_dir(config: dict[str, Any]) -> Path:
-    """Where the server keeps what it writes: IVR_STATE_DIR, or state/ beside menus/."""
-    if config.get("IVR_STATE_DIR"):
-        return Path(config["IVR_STATE_DIR"])
-    return Path(config["IVR_MENU"]).resolve().parent.parent / "state"
 
 
 def create_line_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -60,22 +58,14 @@ def create_line_app(overrides: dict[str, Any] | None = None) -> Flask:
             "IVR_PUBLIC_URL=https://line.example.org (signatures are checked against it, never against the Host header)."
         )
     app.config["IVR_PUBLIC_URL"] = public_url
-    store = MenuStore(
-        app.config["IVR_MENU"],
-        state_dir=state_dir(app.config),
-        interval=app.config["IVR_RELOAD_INTERVAL"],
-        max_bytes=app.config["IVR_MENU_MAX_BYTES"],
-    )
+    menu = Path(app.config["IVR_MENU"])
+    state = app.config["IVR_STATE_DIR"] or menu.resolve().parent.parent / "state"  # what the server writes: beside menus/
+    store = MenuStore(menu, state_dir=state, interval=app.config["IVR_RELOAD_INTERVAL"], max_bytes=app.config["IVR_MENU_MAX_BYTES"])
     app.extensions["ivr_store"] = store
     if token:
         app.extensions["ivr_validator"] = RequestValidator(token)
     else:
-        log.warning(
-            "\n%s\nDEVELOPMENT MODE: TWILIO_AUTH_TOKEN is not set, so webhook signatures are NOT checked.\n"
-            "Anyone who can reach this server can drive it. Set TWILIO_AUTH_TOKEN before going live.\n%s",
-            "!" * 72,
-            "!" * 72,
-        )
+        log.warning(DEVELOPMENT_MODE)
     install_proxy_fix(app, app.config["IVR_PROXY_HOPS"])
     app.register_blueprint(voice_bp)
     app.register_blueprint(public_bp)

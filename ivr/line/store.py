@@ -31,6 +31,7 @@ from ..menu import MAX_BYTES, Menu, MenuInvalid, load_menu_bytes, read_menu_file
 from .render import Renderer
 
 log = logging.getLogger("ivr.reload")
+QUIET = 1.0  # seconds without a request after which a worker's watcher applies edits itself
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,9 @@ class MenuStore:
         self._force = False
         self._next_check = time.monotonic() + interval
         self._watching_pid: int | None = None  # the process whose watcher thread runs
+        self.between_requests = False  # a gunicorn sync worker applies edits after a response
+        self._due = False  # an edit waits for the end of the request being answered
+        self._last_request = 0.0
         self._live = self._start()
 
     # --- what requests use -----------------------------------------------------------------
@@ -96,7 +100,7 @@ class MenuStore:
         """The renderer to answer this request with. Notices an edit, but never waits for the reload."""
         if self._watching_pid != os.getpid() and self.interval > 0:
             self.start_watching()  # the first request in this process (a server without a start hook)
-        now = time.monotonic()
+        now = self._last_request = time.monotonic()
         if now >= self._next_check:
             self._next_check = now + max(self.interval, 0.0)
             if self.interval <= 0:
@@ -219,6 +223,15 @@ class MenuStore:
             return (0, 0, 0)
         return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
 
+    def apply_between_requests(self) -> None:
+        """After a response has gone out (gunicorn's post_request in a sync worker, which answers
+        one call at a time): apply a pending edit now, so no call is answered while a new menu is
+        built and the garbage collector's pass over it runs. A quiet worker is updated by its
+        watcher instead."""
+        if self._due:
+            self._due = False
+            self.check()
+
     def start_watching(self) -> None:
         """In the process that answers calls (a gunicorn worker: its post_worker_init): bring the
         menu up to date now, then check the file every `interval` s in a daemon thread.
@@ -241,7 +254,10 @@ class MenuStore:
                 live = store()
                 if live is None:
                     return
-                live.check()
+                if live.between_requests and time.monotonic() - live._last_request < QUIET:
+                    live._due = live._due or live._changed()  # calls are flowing: see apply_between_requests
+                else:
+                    live.check()
                 del live
 
         threading.Thread(target=run, name="menu-watch", daemon=True).start()

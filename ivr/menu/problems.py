@@ -34,14 +34,8 @@ class MenuProblem:
         return text
 
     def as_dict(self) -> dict[str, object]:
-        return {
-            "file": self.file,
-            "line": self.line,
-            "column": self.column,
-            "severity": self.severity,
-            "code": self.code,
-            "message": self.message,
-        }
+        """For `--format json`: the place, the severity, the code and the message."""
+        return {name: getattr(self, name) for name in ("file", "line", "column", "severity", "code", "message")}
 
 
 SHOWN = 50  # problems listed anywhere (CLI, log, /healthz); the rest are counted
