@@ -236,4 +236,4 @@ def test_a_missing_space_after_a_colon_is_named_on_its_line(tmp_path):
     text, path, problems = broken(tmp_path, "  silences: 3 ", "  silences:3 ")
     p = only(problems)
     assert p.line == line_of(text, "silences:3")
-    assert p.message.startswith(f"Line {p.line} needs a space after the ':': write 'silences: 3")
+    assert p.message == f"Line {p.line} needs a space after the ':': write 'silences: 3'."

@@ -179,7 +179,7 @@ def _explain(err: yaml.YAMLError, lines: list[str]) -> tuple[int, int, str]:
         squeezed = re.search(r"^\s*([\w-]+):([^\s/].*)$", lines[number]) if number < len(lines) else None
         if squeezed:
             key, value = squeezed.groups()
-            return number, squeezed.start(2) - 1, NO_SPACE.format(n=number + 1, key=key, value=value.strip())
+            return number, squeezed.start(2) - 1, NO_SPACE.format(n=number + 1, key=key, value=value.split(" #")[0].strip())
     return line, column, (COLON_IN_TEXT if colon else UNREADABLE).format(n=line + 1, problem=problem)
 
 
