@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from .deploy.commands import twilio
 from .menu import DEFAULT_MENU, MAX_BYTES, MenuInvalid, load_menu
 
 LIVE_MENU = os.environ.get("IVR_MENU", DEFAULT_MENU)
@@ -297,18 +298,27 @@ def graph(path: str, out_dir: str, show: str | None) -> None:
     type=click.Path(dir_okay=False),
     help="Where to write the TwiML ('-' for the terminal).",
 )
-def fallback(path: str, output: str) -> None:
+@click.option("--caller-id", default=None, help="The line's own number (+1...), shown to the hotline instead of the caller's.")
+def fallback(path: str, output: str, caller_id: str | None) -> None:
     """Write static TwiML for Twilio's Fallback URL ("Primary handler fails").
 
     It needs no server of ours: paste it into a TwiML Bin, or host the file anywhere static.
     """
     from .line.fallback import fallback_twiml
+    from .menu.sections import E164
 
     menu = _load_or_report(path, "text")
-    xml = fallback_twiml(menu)
+    if caller_id is not None and not E164.match(caller_id):
+        raise click.BadParameter(f"{caller_id} is not a phone number in E.164 form, like +17205550123.", param_hint="--caller-id")
+    if caller_id is None:
+        click.echo("Note: without --caller-id the hotline will see the caller's own number if this document is ever used.", err=True)
+    xml = fallback_twiml(menu, caller_id)
     if output == "-":
         click.echo(xml)
     else:
         with open(output, "w", encoding="utf-8") as out:
             out.write(xml + "\n")
         click.echo(f"Wrote {output} ({len(xml)} bytes). Paste it into a TwiML Bin and set it as the number's Fallback URL.")
+
+
+main.add_command(twilio)  # ivr twilio configure | check | purge (ivr/deploy/)

@@ -238,3 +238,73 @@ def test_get_on_voice_is_answered(app):
     signature = RequestValidator(TOKEN).compute_signature(url, {})
     response = app.test_client().get("/voice", headers={"X-Twilio-Signature": signature})
     assert response.status_code == 200 and b"<Gather" in response.data
+
+
+# --- anonymous transfers -----------------------------------------------------------------
+def dials(call) -> list:
+    """The <Dial> elements the line answered with, from the transcript's requests."""
+    return [e for e in call.events if e.kind == "dial"]
+
+
+def test_a_transfer_shows_the_hotline_our_number_not_the_callers(app):
+    import xml.etree.ElementTree as ET
+
+    from ivr.sim.caller import AppTransport, Call
+
+    from .conftest import CALLER_NUMBER, TOKEN
+
+    seen = []
+
+    class Recording(AppTransport):
+        def send(self, method, url, params, headers):
+            reply = super().send(method, url, params, headers)
+            seen.extend(ET.fromstring(reply.body).iter("Dial"))
+            return reply
+
+    line = "+17205550123"
+    call = Call(Recording(app), auth_token=TOKEN, caller_number=CALLER_NUMBER, line_number=line).start()
+    call.press("1").dial_outcome("busy").dial_outcome("no-answer")  # national, then CoNEHT, then the numbers
+    call.silence().silence().silence()  # and the final transfer after silence
+    assert len(seen) == 3
+    assert all(d.get("callerId") == line for d in seen)  # never the caller's own number
+    assert all(CALLER_NUMBER not in ET.tostring(d, encoding="unicode") for d in seen)
+
+
+def test_a_hotline_can_opt_in_to_see_the_callers_number(menu_dir):
+    from ivr import create_app
+    from ivr.sim.caller import AppTransport, Call
+
+    from .conftest import TOKEN
+    from .test_validator import BASE
+
+    path = menu_dir / "menus" / "main.yaml"
+    path.write_text(BASE.replace("    fallback: coneht\n", "    fallback: coneht\n    show_caller_number: true\n", 1), encoding="utf-8")
+    app = create_app({"IVR_MENU": str(path), "TWILIO_AUTH_TOKEN": TOKEN})
+    body = []
+
+    class Recording(AppTransport):
+        def send(self, method, url, params, headers):
+            reply = super().send(method, url, params, headers)
+            body.append(reply.body.decode())
+            return reply
+
+    Call(Recording(app), auth_token=TOKEN).start().press("1")
+    assert 'callerId="' not in body[-1] and "<Dial" in body[-1]  # Twilio's default: the caller's number
+    Call(Recording(app), auth_token=TOKEN).start().press("2")
+    assert 'callerId="+17205550123"' in body[-1]  # CoNEHT did not opt in
+
+
+def test_show_caller_number_must_be_true_or_false(tmp_path):
+    import pytest
+
+    from ivr import MenuInvalid, load_menu
+
+    from .test_validator import BASE
+
+    path = tmp_path / "main.yaml"
+    path.write_text(
+        BASE.replace("    fallback: coneht\n", '    fallback: coneht\n    show_caller_number: "sometimes"\n', 1), encoding="utf-8"
+    )
+    with pytest.raises(MenuInvalid) as err:
+        load_menu(path)
+    assert "The show_caller_number of hotline 'national' must be true or false." in str(err.value)

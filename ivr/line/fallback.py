@@ -16,7 +16,8 @@ from ..menu import model as m
 from .render import DIAL_TIMEOUT, read_numbers, say
 
 
-def fallback_twiml(menu: m.Menu) -> str:
+def fallback_twiml(menu: m.Menu, caller_id: str | None = None) -> str:
+    """`caller_id`: the line's own number, shown to the hotline instead of the caller's."""
     response = VoiceResponse()
     first = menu.hotlines[menu.nodes[menu.start].retry.final.target]
     order = [first] + [h for h in menu.hotlines.values() if h.id != first.id]
@@ -30,7 +31,7 @@ def fallback_twiml(menu: m.Menu) -> str:
     for language in languages:
         say(response, menu.message("connecting", language.code, hotline=first.name[language.code]), language)
     # No action URL: when the leg ends, however it ends, Twilio goes on to the next verb.
-    response.dial(first.number, timeout=DIAL_TIMEOUT, answer_on_bridge=True)
+    response.dial(first.number, timeout=DIAL_TIMEOUT, answer_on_bridge=True, caller_id=caller_id)
     for language in languages:
         read_numbers(response, menu, language, order)
     return response.to_xml()

@@ -97,31 +97,34 @@ class Renderer:
                 return xml
         return self._cached(("node", node_id, lang, silences, invalids, notice), self._node, node_id, lang, silences, invalids, notice)
 
-    def choose(self, node_id: str, lang: str, silences: int, invalids: int, digits: str) -> str:
+    def choose(self, node_id: str, lang: str, silences: int, invalids: int, digits: str, line: str = "") -> str:
         """The caller pressed something (or nothing, if Twilio posts an empty result).
 
         Anything but one phone key is just "a wrong key", so odd input cannot crowd the cache.
         """
         if digits and digits not in m.PHONE_KEYS:
             digits = "?"
-        return self._cached(("choose", node_id, lang, silences, invalids, digits), self._choose, node_id, lang, silences, invalids, digits)
-
-    def menu_request(self, node_id: str, lang: str, silences: int, invalids: int, notice: str | None) -> str:
-        """A Redirect back to a node: after silence, or plain navigation."""
         return self._cached(
-            ("menu", node_id, lang, silences, invalids, notice), self._menu_request, node_id, lang, silences, invalids, notice
+            ("choose", node_id, lang, silences, invalids, digits, line), self._choose, node_id, lang, silences, invalids, digits, line
         )
 
-    def transfer(self, hotline_id: str, lang: str, node_id: str, tried: tuple[str, ...], reason: str | None = None) -> str:
-        """Put the caller through; `reason` names a message said first ("final", "error")."""
+    def menu_request(self, node_id: str, lang: str, silences: int, invalids: int, notice: str | None, line: str = "") -> str:
+        """A Redirect back to a node: after silence, or plain navigation."""
         return self._cached(
-            ("transfer", hotline_id, lang, node_id, tried, reason), self._transfer, hotline_id, lang, node_id, tried, reason
+            ("menu", node_id, lang, silences, invalids, notice, line), self._menu_request, node_id, lang, silences, invalids, notice, line
+        )
+
+    def transfer(self, hotline_id: str, lang: str, node_id: str, tried: tuple[str, ...], reason: str | None = None, line: str = "") -> str:
+        """Put the caller through; `reason` names a message said first ("final", "error"). `line` is
+        the number the caller dialled: the hotline is shown it instead of the caller's own."""
+        return self._cached(
+            ("transfer", hotline_id, lang, node_id, tried, reason, line), self._transfer, hotline_id, lang, node_id, tried, reason, line
         )
 
     def entry(self, lang: str | None = None) -> str:
         return self.node(self.menu.start, self.menu.language(lang).code)
 
-    def _menu_request(self, node_id: str, lang: str, silences: int, invalids: int, notice: str | None) -> str:
+    def _menu_request(self, node_id: str, lang: str, silences: int, invalids: int, notice: str | None, line: str) -> str:
         menu = self.menu
         lang = menu.language(lang).code
         node = menu.nodes.get(node_id)
@@ -129,10 +132,10 @@ class Renderer:
             return self.node(menu.start, lang, 0, 0, MOVED)
         silences, invalids = self._clamp(node, silences, invalids)
         if silences >= node.retry.silence_limit:
-            return self.final(node, lang)
+            return self.final(node, lang, line)
         return self.node(node.id, lang, silences, invalids, notice if notice in NOTICES else None)
 
-    def _choose(self, node_id: str, lang: str, silences: int, invalids: int, digits: str) -> str:
+    def _choose(self, node_id: str, lang: str, silences: int, invalids: int, digits: str, line: str) -> str:
         menu = self.menu
         language = menu.language(lang)
         node = menu.nodes.get(node_id)
@@ -140,20 +143,20 @@ class Renderer:
             return self.node(menu.start, language.code, 0, 0, MOVED)
         silences, invalids = self._clamp(node, silences, invalids)
         if not digits:
-            return self.menu_request(node.id, language.code, silences + 1, invalids, SILENCE)
+            return self.menu_request(node.id, language.code, silences + 1, invalids, SILENCE, line)
         switch = self._language_for_key(digits, language.code)
         if switch is not None:
             return self.node(node.id, switch)
         option = node.keys.get(digits)
         if option is None:
             if invalids + 1 >= node.retry.invalid_limit:
-                return self.final(node, language.code)
+                return self.final(node, language.code, line)
             return self.node(node.id, language.code, silences, invalids + 1, INVALID)
-        return self.act(node, option.action, language.code)
+        return self.act(node, option.action, language.code, line)
 
-    def act(self, node: m.Node, action: m.Action, lang: str) -> str:
+    def act(self, node: m.Node, action: m.Action, lang: str, line: str = "") -> str:
         if action.kind == m.TRANSFER:
-            return self.transfer(action.target, lang, node.id, (action.target,))
+            return self.transfer(action.target, lang, node.id, (action.target,), line=line)
         if action.kind == m.GOTO:
             return self.node(action.target, lang)
         if action.kind == m.NEXT and node.next:
@@ -162,18 +165,25 @@ class Renderer:
             return self.node(node.parent, lang)
         return self.node(node.id, lang)  # repeat, or back at the top
 
-    def final(self, node: m.Node, lang: str) -> str:
+    def final(self, node: m.Node, lang: str, line: str = "") -> str:
         """Too many silences or wrong keys: never hang up, hand the caller to a person."""
-        return self.transfer(node.retry.final.target, lang, node.id, (node.retry.final.target,), "final")
+        return self.transfer(node.retry.final.target, lang, node.id, (node.retry.final.target,), "final", line)
 
-    def dial_result(self, hotline_id: str, lang: str, node_id: str, tried: tuple[str, ...], status: str) -> str:
+    def dial_result(self, hotline_id: str, lang: str, node_id: str, tried: tuple[str, ...], status: str, line: str = "") -> str:
         """After a transfer: goodbye if it connected, else the next hotline, else the numbers."""
         connected = status in DIAL_SUCCESS
         return self._cached(
-            ("dial", hotline_id, lang, node_id, tried, connected), self._dial_result, hotline_id, lang, node_id, tried, connected
+            ("dial", hotline_id, lang, node_id, tried, connected, line),
+            self._dial_result,
+            hotline_id,
+            lang,
+            node_id,
+            tried,
+            connected,
+            line,
         )
 
-    def _dial_result(self, hotline_id: str, lang: str, node_id: str, tried: tuple[str, ...], connected: bool) -> str:
+    def _dial_result(self, hotline_id: str, lang: str, node_id: str, tried: tuple[str, ...], connected: bool, line: str) -> str:
         menu = self.menu
         language = menu.language(lang)
         hotline = menu.hotlines.get(hotline_id)
@@ -187,7 +197,7 @@ class Renderer:
         nxt = self._untried(hotline, tried)
         if nxt is not None:
             text = menu.message("transfer_failed", language.code, hotline=failed_name) if hotline else ""
-            return self._dial(nxt, language, node_id, tried + (nxt.id,), prefix=text)
+            return self._dial(nxt, language, node_id, tried + (nxt.id,), text, line)
         # Every hotline failed: read the numbers slowly, twice, and go back to the menu.
         lines = [menu.message("transfer_failed", language.code, hotline=failed_name)] if hotline else []
         lines.append(menu.message("both_failed", language.code))
@@ -252,12 +262,12 @@ class Renderer:
             return self.menu.message("transfer_label", lang, hotline=self.menu.hotlines[option.action.target].name[lang])
         return self.menu.message(f"{kind}_label", lang)
 
-    def _transfer(self, hotline_id: str, lang: str, node_id: str, tried: tuple[str, ...], reason: str | None = None) -> str:
+    def _transfer(self, hotline_id: str, lang: str, node_id: str, tried: tuple[str, ...], reason: str | None, line: str) -> str:
         language = self.menu.language(lang)
         prefix = self.menu.message(reason, language.code) if reason else ""
-        return self._dial(self.menu.hotlines[hotline_id], language, node_id, tried, prefix=prefix)
+        return self._dial(self.menu.hotlines[hotline_id], language, node_id, tried, prefix, line)
 
-    def _dial(self, hotline: m.Hotline, language: m.Language, node_id: str, tried: tuple[str, ...], prefix: str = "") -> str:
+    def _dial(self, hotline: m.Hotline, language: m.Language, node_id: str, tried: tuple[str, ...], prefix: str, line: str) -> str:
         response = VoiceResponse()
         text = self.menu.message("connecting", language.code, hotline=hotline.name[language.code])
         self._say(response, f"{prefix} {text}".strip(), language)
@@ -267,6 +277,8 @@ class Renderer:
             method="POST",
             timeout=DIAL_TIMEOUT,
             answer_on_bridge=True,  # the caller hears ringing until a person answers
+            # Twilio shows the hotline the caller's own number unless told otherwise: show ours.
+            caller_id=None if hotline.show_caller_number else line or None,
         )
         return response.to_xml()
 

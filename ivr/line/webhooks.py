@@ -15,6 +15,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.exceptions import HTTPException
 
 from ..menu.audio import AudioOutside, find_recording, project_audio_root
+from ..menu.sections import E164
 from .render import DIAL_TIMEOUT
 from .security import check_signature
 from .store import MenuStore
@@ -47,6 +48,13 @@ def count(name: str) -> int:
     return int(value) if value.isdigit() and len(value) < 4 else 0
 
 
+def line_number() -> str:
+    """The number the caller dialled (ours, not theirs): what a hotline is shown on a transfer.
+    Anything but a phone number is dropped, so odd input cannot crowd the answer cache."""
+    number = request.form.get("To", "")[:16]
+    return number if E164.match(number) else ""
+
+
 def call_id() -> str:
     """Twilio's CallSid identifies a call without identifying the caller; never log From/Caller."""
     sid = request.form.get("CallSid", "-")
@@ -65,14 +73,14 @@ def voice() -> Response:
 def menu() -> Response:
     node = arg("node")
     log.debug("call %s at %s (%s)", call_id(), node, arg("n") or "navigate")
-    return twiml(store().renderer.menu_request(node, arg("lang"), count("s"), count("i"), arg("n") or None))
+    return twiml(store().renderer.menu_request(node, arg("lang"), count("s"), count("i"), arg("n") or None, line_number()))
 
 
 @bp.post("/choose")
 def choose() -> Response:
     digits = request.form.get("Digits", "")[:MAX_PARAM]
     log.debug("call %s at %s pressed %s", call_id(), arg("node"), digits or "nothing")
-    return twiml(store().renderer.choose(arg("node"), arg("lang"), count("s"), count("i"), digits))
+    return twiml(store().renderer.choose(arg("node"), arg("lang"), count("s"), count("i"), digits, line_number()))
 
 
 @bp.post("/dial-result")
@@ -80,7 +88,7 @@ def dial_result() -> Response:
     status = request.form.get("DialCallStatus", "")[:MAX_PARAM]
     tried = tuple(t[:MAX_PARAM] for t in request.args.getlist("tried")[:10])
     log.debug("call %s transfer to %s: %s", call_id(), arg("to"), status or "no status")
-    return twiml(store().renderer.dial_result(arg("to"), arg("lang"), arg("node"), tried, status))
+    return twiml(store().renderer.dial_result(arg("to"), arg("lang"), arg("node"), tried, status, line_number()))
 
 
 @public.get("/audio/<path:name>")
@@ -119,7 +127,7 @@ def apology() -> str:
         renderer = store().current
         menu = renderer.menu
         final = menu.nodes[menu.start].retry.final.target
-        return renderer.transfer(final, menu.language(request.args.get("lang")).code, menu.start, (final,), "error")
+        return renderer.transfer(final, menu.language(request.args.get("lang")).code, menu.start, (final,), "error", line_number())
     except Exception:  # noqa: BLE001 - the apology itself must not fail
         response = VoiceResponse()
         response.say(
@@ -127,5 +135,5 @@ def apology() -> str:
             voice="Polly.Joanna",
             language="en-US",
         )
-        response.dial(NATIONAL_HOTLINE, timeout=DIAL_TIMEOUT, answer_on_bridge=True)
+        response.dial(NATIONAL_HOTLINE, timeout=DIAL_TIMEOUT, answer_on_bridge=True, caller_id=line_number() or None)
         return response.to_xml()

@@ -108,6 +108,15 @@ class Checker:
         self.error(value.mark, f"{what} must be a whole number from {low} to {high}.", "type")
         return None
 
+    def flag(self, value: Value | None, what: str, default: bool) -> bool:
+        """true or false (YAML also reads yes/no/on/off so); anything else is refused."""
+        if value is None:
+            return default
+        if isinstance(value, Scalar) and value.tag == BOOL:
+            return value.text.lower() in ("true", "yes", "on", "y")
+        self.error(value.mark, f"{what} must be true or false.", "type")
+        return default
+
     def key(self, value: Value | None, what: str) -> str | None:
         if value is None:
             return None

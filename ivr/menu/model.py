@@ -68,6 +68,7 @@ class Hotline:
     name: Text
     sms: str | None = None
     fallback: str | None = None  # hotline to try when this one fails
+    show_caller_number: bool = False  # else the hotline sees the number the caller dialled
 
 
 @dataclass(frozen=True, slots=True)

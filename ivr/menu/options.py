@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from . import model as m
 from .fields import Checker, close_match
-from .source import BOOL, Mark, Scalar, Value
+from .source import Mark, Scalar, Value
 
 OPTION_FIELDS = {"key": True, "goto": False, "transfer": False, "do": False, "label": False, "announce": False}
 SIMPLE_ACTIONS = (m.BACK, m.REPEAT, m.NEXT)
@@ -80,13 +80,7 @@ def read_option(c: Checker, value: Value, what: str, key: str | None = None) -> 
         key = c.key(block.get("key"), f"The key of {what}")
     action = action_of(c, block, what)
     label = c.translations(block.get("label"), f"the label of {what}") if "label" in block else m.frozen_map({})
-    announce = True
-    if "announce" in block:
-        flag = block.get("announce")
-        if isinstance(flag, Scalar) and flag.tag == BOOL:
-            announce = flag.text.lower() in ("true", "yes", "on", "y")
-        else:
-            c.error(flag.mark, f"announce in {what} must be true or false.", "type")
+    announce = c.flag(block.get("announce"), f"announce in {what}", default=True)
     if action is not None and action.kind == m.GOTO and not label and announce:
         c.error(
             block.mark,

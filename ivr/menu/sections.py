@@ -42,7 +42,7 @@ LANGUAGE_FIELDS = {
     "press": True,
     "key_names": False,
 }
-HOTLINE_FIELDS = {"number": True, "name": True, "sms": False, "fallback": False}
+HOTLINE_FIELDS = {"number": True, "name": True, "sms": False, "fallback": False, "show_caller_number": False}
 RETRY_FIELDS = {"timeout": False, "silences": False, "invalid": False, "final": False}
 DEFAULT_RETRY = {"timeout": 10, "silences": 3, "invalid": 3}
 
@@ -138,6 +138,7 @@ def hotlines(c: Checker, value: Value | None) -> dict[str, m.Hotline]:
             name=c.translations(fields.get("name"), f"hotlines.{hid}.name"),
             sms=sms,
             fallback=fallback,
+            show_caller_number=c.flag(fields.get("show_caller_number"), f"The show_caller_number of hotline '{hid}'", default=False),
         )
     if not result and not c.problems:
         c.error(block.mark, "Name at least one hotline under 'hotlines'.", "missing")

@@ -1,0 +1,1 @@
+"""Going live: the Twilio number configured, checked and cleaned up from the command line."""
