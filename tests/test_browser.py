@@ -7,7 +7,10 @@ from playwright.sync_api import expect, sync_playwright
 
 from ivr import create_app
 
-from .conftest import MAIN_MENU, need
+from .conftest import MAIN_MENU, ROOT, need
+
+ARTIFACTS = ROOT / "build" / "screenshots"
+ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
 ARGS = [
     "--no-sandbox",
@@ -60,7 +63,9 @@ def test_call_press_keys_and_reach_the_national_hotline(page):
     expect(transcript).to_contain_text("Sorry, I did not hear a choice.")
     key(page, "0")
     expect(transcript).to_contain_text("the line is dialling +18883737888")
-    expect(page.locator("#status")).to_contain_text("Dialling +18883737888")
+    expect(page.locator("#status")).to_contain_text("Transferring to the National Human Trafficking Hotline (1-888-373-7888)")
+    expect(page.locator("#legend")).to_be_visible()
+    expect(page.locator('#outcomes button[data-outcome="no-answer"]')).to_have_text("No answer")
     expect(page.locator('#keypad button[data-key="1"]')).to_be_disabled()
     page.click('#outcomes button[data-outcome="busy"]')
     expect(transcript).to_contain_text("the line is dialling +18664555075")
@@ -93,3 +98,52 @@ def test_keyboard_keys_and_speech_language(page):
     assert ["es-US", "Si está en peligro inmediato, cuelgue y llame al 9 1 1."] in spoken
     assert ["en-US", "For English, press 9."] in spoken
     assert any(lang == "es-US" and text.startswith("Elija un tema") for lang, text in spoken)
+
+
+def test_quick_presses_come_back_in_order(page):
+    page.click("#call")
+    expect(page.locator("#where")).to_have_text("welcome")
+    # three presses in the same instant, as a caller who knows the menu types them
+    page.evaluate("""() => ['3', '1', '1'].forEach((k) => document.querySelector(`#keypad button[data-key="${k}"]`).click())""")
+    expect(page.locator("#where")).to_have_text("where")
+    texts = page.locator("#transcript p").all_inner_texts()
+    order = [
+        texts.index(next(t for t in texts if t.startswith(s)))
+        for s in (
+            "You pressed 3",
+            "[en-US]Choose a topic.",
+            "[en-US]What is human trafficking?",
+            "[en-US]Where does human trafficking happen?",
+        )
+    ]
+    assert order == sorted(order), texts
+    assert [t for t in texts if t.startswith("You pressed")] == ["You pressed 3", "You pressed 1", "You pressed 1"]
+
+
+def test_at_phone_width_what_the_line_says_stays_in_view(browser, live_server):
+    app = create_app({"IVR_MENU": str(MAIN_MENU), "TWILIO_AUTH_TOKEN": ""})
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(live_server(app) + "/")  # the server's root leads to the browser phone
+    assert page.url.endswith("/simulator")
+    page.click("#call")
+    heard = page.locator("#heard")
+    expect(heard).to_contain_text("To talk to the National Human Trafficking Hotline")
+    key(page, "9")  # Spanish: the change must be visible without scrolling
+    expect(heard).to_contain_text("Para hablar con")
+    expect(page.locator("#lang")).to_have_text("(es-US)")
+    box = heard.bounding_box()
+    assert box["y"] + box["height"] <= 844 and box["x"] + box["width"] <= 390
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
+    page.screenshot(path=str(ARTIFACTS / "phone-390.png"))
+    context.close()
+
+
+def test_no_voice_is_said_and_a_broken_answer_never_breaks_the_page(page):
+    expect(page.locator("#voice-note")).to_contain_text("no voice")  # headless Chromium has none
+    page.click("#call")
+    expect(page.locator("#where")).to_have_text("welcome")
+    page.route("**/simulator/api/call", lambda route: route.fulfill(status=502, body="<html>Bad gateway</html>", content_type="text/html"))
+    key(page, "3")
+    expect(page.locator("#transcript")).to_contain_text("Error: The server answered HTTP 502.")
+    expect(page.locator("#hangup")).to_be_enabled()  # still a phone: hang up and call again

@@ -81,7 +81,10 @@ def test_api_is_stateless_and_rejects_bad_actions():
     assert client.post("/simulator/api/call", json={"actions": [["dial", "busy"]]}).status_code == 409
     assert client.post("/simulator/api/call", json={"actions": [["launch", ""]]}).status_code == 400
     assert client.post("/simulator/api/call", json={"actions": "press"}).status_code == 400
-    assert client.post("/simulator/api/call", json={"actions": [["silence", ""]] * 500}).status_code == 400
+    too_long = client.post("/simulator/api/call", json={"actions": [["silence", ""]] * 201})
+    assert too_long.status_code == 400 and too_long.is_json  # JSON the page can show, never an HTML page
+    assert "longer than 200 actions. Hang up and call again." in too_long.get_json()["error"]
+    assert client.post("/simulator/api/call", json={"actions": [["launch", ""]]}).get_json()["error"] == "unknown action"
 
 
 def test_recordings_are_passed_to_the_page(menu_dir):

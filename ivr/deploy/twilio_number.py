@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -110,7 +111,7 @@ def probe(public_url: str, auth_token: str, *, session: requests.Session | None 
     try:
         signature = RequestValidator(auth_token).compute_signature(url, form)
         signed = http.post(url, data=form, headers={"X-Twilio-Signature": signature}, timeout=15, allow_redirects=False)
-        if signed.status_code != 200 or "xml" not in signed.headers.get("Content-Type", "") or b"<Response>" not in signed.content:
+        if signed.status_code != 200 or "xml" not in signed.headers.get("Content-Type", "") or not _is_twiml(signed.content):
             problems.append(f"a signed request to {url} got HTTP {signed.status_code}, not TwiML (is TWILIO_AUTH_TOKEN the same there?)")
         unsigned = http.post(url, data=form, timeout=15, allow_redirects=False)
         if unsigned.status_code != 403:
@@ -118,6 +119,13 @@ def probe(public_url: str, auth_token: str, *, session: requests.Session | None 
     except requests.RequestException as err:
         problems.append(f"{url} could not be reached ({type(err).__name__})")
     return problems
+
+
+def _is_twiml(body: bytes) -> bool:
+    try:
+        return ET.fromstring(body).tag == "Response"
+    except ET.ParseError:
+        return False
 
 
 def parse_age(text: str) -> timedelta:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, Response, abort, current_app, jsonify, render_template, request
+from flask import Blueprint, Flask, Response, abort, current_app, jsonify, redirect, render_template, request, url_for
+from werkzeug.exceptions import HTTPException
 
 from ..line.security import PasswordGate
 from .caller import DIAL_OUTCOMES, AppTransport, Call, CallError, Event
@@ -53,20 +54,60 @@ def event_json(event: Event) -> dict[str, str]:
 
 
 def state_json(call: Call, since: int) -> dict[str, object]:
+    dialled = call.dialled[-1] if call.waiting_for == "dial" and call.dialled else ""
     return {
         "events": [event_json(e) for e in call.events[since:] if e.kind != "request"],
         "waiting_for": call.waiting_for,
         "node": call.node,
-        "dialled": call.dialled[-1] if call.waiting_for == "dial" and call.dialled else "",
+        "language": next((e.language for e in reversed(call.events) if e.kind == "say"), ""),
+        "dialled": dialled,
+        "dialled_name": hotline_name(dialled),
     }
+
+
+def hotline_name(number: str) -> str:
+    """ "the National Human Trafficking Hotline (1-888-373-7888)": who is being dialled, in words."""
+    if not number:
+        return ""
+    menu = current_app.extensions["ivr_store"].menu
+    hotline = next((h for h in menu.hotlines.values() if h.number == number), None)
+    digits = number.lstrip("+")
+    shown = f"{digits[0]}-{digits[1:4]}-{digits[4:7]}-{digits[7:]}" if number.startswith("+1") and len(digits) == 11 else number
+    if hotline is None:
+        return shown
+    name = hotline.name.get(menu.default_language) or next(iter(hotline.name.values()))
+    return f"{name} ({shown})"
+
+
+# What each transfer outcome Twilio can report means, in words an operator reads at a glance.
+OUTCOMES = (
+    ("completed", "Answered", "a person at the hotline picked up"),
+    ("busy", "Busy", "the hotline's line was busy"),
+    ("no-answer", "No answer", "nobody picked up within the ring time"),
+    ("failed", "Failed", "the call to the hotline could not be placed"),
+    ("canceled", "Canceled", "the transfer was stopped before it connected"),
+)
+assert tuple(o[0] for o in OUTCOMES) == DIAL_OUTCOMES
+
+
+@bp.get("/")
+def home() -> Response:
+    """Where a person opening the server in a browser wants to be (the line itself is /voice)."""
+    return redirect(url_for("simulator.page"))
 
 
 @bp.get("/simulator")
 def page() -> str:
-    return render_template("simulator.html", outcomes=DIAL_OUTCOMES)
+    return render_template("simulator.html", outcomes=OUTCOMES)
 
 
 MAX_ACTIONS = 200
+
+
+@bp.errorhandler(400)
+def bad_request(err: HTTPException) -> Response:
+    """A JSON answer the page can show, never an HTML error page it cannot parse."""
+    return jsonify({"error": err.description, "waiting_for": "ended", "events": []}), 400  # type: ignore[return-value]
 
 
 def _act(call: Call, action: str, value: str) -> None:
@@ -79,7 +120,7 @@ def _act(call: Call, action: str, value: str) -> None:
     elif action == "hangup":
         call.hangup()
     else:
-        abort(400)
+        abort(400, "unknown action")
 
 
 @bp.post("/simulator/api/call")
@@ -89,8 +130,10 @@ def replay() -> Response:
     body = request.get_json(silent=True) or {}
     lang = str(body.get("lang") or "")[:8]
     actions = body.get("actions") or []
-    if not isinstance(actions, list) or len(actions) > MAX_ACTIONS:
-        abort(400)
+    if not isinstance(actions, list):
+        abort(400, "actions must be a list")
+    if len(actions) > MAX_ACTIONS:
+        abort(400, f"This simulated call is longer than {MAX_ACTIONS} actions. Hang up and call again.")
     token = current_app.config.get("TWILIO_AUTH_TOKEN") or None
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     transport = AppTransport(app, base_url=app.config["IVR_PUBLIC_URL"] or None)  # signed as Twilio signs the public URL
@@ -100,10 +143,10 @@ def replay() -> Response:
         call.start(f"voice?lang={lang}" if lang.isalpha() else "voice")
         for index, item in enumerate(actions):
             if not (isinstance(item, list) and len(item) == 2):
-                abort(400)
+                abort(400, "each action is [action, value]")
             if index == len(actions) - 1:
                 since = len(call.events)
             _act(call, str(item[0]), str(item[1]))
     except CallError as err:
-        return jsonify({"error": str(err), **state_json(call, since)}), 409  # type: ignore[return-value]
-    return jsonify(state_json(call, since))
+        return jsonify({**state_json(call, since), "error": str(err), "actions_left": MAX_ACTIONS - len(actions)}), 409  # type: ignore[return-value]
+    return jsonify({**state_json(call, since), "actions_left": MAX_ACTIONS - len(actions)})
