@@ -160,7 +160,12 @@ def test_gather_settings_on_every_node(dial):
         gather = call.pending.element
         assert int(gather.get("timeout")) >= 8
         assert gather.get("finishOnKey") == ""
-        assert gather.get("input") == "dtmf"
+        assert gather.get("input") == "dtmf speech"  # keys and speech, everywhere
+        assert gather.get("language") == "en-US" and gather.get("speechTimeout") == "auto" and gather.get("speechModel") is None
+        hints = gather.get("hints").split(", ")
+        assert "Colorado hotline" in hints and "a person" in hints and 0 < len(hints) <= 500 and max(map(len, hints)) <= 100
+        # a menu may be interrupted by speech; a section read at length may not (street noise)
+        assert gather.get("bargeIn") == ("true" if len(path) < 2 or path[:2] == ["3"] and len(path) == 1 else gather.get("bargeIn"))
         # silence must never end the call: something follows the Gather
         assert call.pending.rest and call.pending.rest[0].tag == "Redirect"
 

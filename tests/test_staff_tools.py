@@ -89,7 +89,7 @@ def test_bound_key_nobody_mentions(menu_dir):
 
 def test_too_many_options(menu_dir):
     extra = '      - key: "6"\n        goto: welcome\n        label: {en: Six, es: Seis}\n'
-    text = BASE.replace("  what_is:\n", extra + "\n  what_is:\n", 1)
+    text = BASE.replace("    say:\n      en: [learn,", extra + "    say:\n      en: [learn,", 1)  # after learn's last option
     w = one(warnings_for(menu_dir, text), "too-many-options")
     assert w.line == line_of(text, "  learn:") + 1 and "6 options" in w.message
 

@@ -17,12 +17,14 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from ..menu import model as m
 from ..menu.spoken import spoken_digits, spoken_number
+from . import hearing, listen
 
 DIAL_TIMEOUT = 28  # seconds of ringing before we try the other hotline
 DIAL_SUCCESS = ("completed", "answered")
 SILENCE = "silence"
 INVALID = "invalid"
 MOVED = "moved"
+UNSURE = "unsure"
 NOTICES = (SILENCE, INVALID, MOVED)
 
 
@@ -58,6 +60,7 @@ class Renderer:
     def __init__(self, menu: m.Menu, cache_size: int = 1024):
         self.menu = menu
         self._first: dict[tuple[str, str], str] = {}  # (node, lang) -> first-visit TwiML, filled by warm()
+        self._spoken: dict[tuple[str, str], list[hearing.Choice]] = {}  # (node, lang) -> what can be said there
         # Every answer is a pure function of its arguments, so a webhook is a cache lookup.
         # Plain dicts, not functools.lru_cache on bound methods: those make reference cycles
         # that keep a replaced menu alive until the cyclic collector finds them.
@@ -183,6 +186,41 @@ class Renderer:
             line,
         )
 
+    def hear(self, node_id: str, lang: str, silences: int, invalids: int, said: str, confidence: float, line: str = "") -> str:
+        """The caller spoke. What they said is never cached, kept or logged: only what it meant."""
+        menu = self.menu
+        language = menu.language(lang)
+        node = menu.nodes.get(node_id)
+        if node is None:
+            return self.node(menu.start, language.code, 0, 0, MOVED)
+        silences, invalids = self._clamp(node, silences, invalids)
+        heard = hearing.hear(said, confidence, self.spoken_choices(node, language.code))
+        if heard.kind == "safety":  # at once, from anywhere: a person (key 0's hotline, else the final one)
+            zero = node.keys.get("0")
+            target = zero.action.target if zero and zero.action.kind == m.TRANSFER else node.retry.final.target
+            return self.transfer(target, language.code, node.id, (target,), "final", line)
+        if heard.kind == "key":
+            return self.choose(node.id, language.code, silences, invalids, heard.key, line)
+        if heard.kind == "choice" and heard.choice.action.kind == listen.LANGUAGE:
+            return self.node(node.id, heard.choice.action.target)
+        if heard.kind == "choice":
+            return self.act(node, heard.choice.action, language.code, line)
+        if heard.kind == "unsure" and invalids + 1 < node.retry.invalid_limit:
+            key = ("unsure", node.id, language.code, silences, invalids + 1, tuple(c.action for c in heard.alternatives))
+            return self._cached(key, self._node, node.id, language.code, silences, invalids + 1, UNSURE, heard.alternatives)
+        return self.choose(node.id, language.code, silences, invalids, "?", line)  # like a wrong key
+
+    def spoken_choices(self, node: m.Node, lang: str) -> list[hearing.Choice]:
+        found = self._spoken.get((node.id, lang))
+        if found is None:
+            found = self._spoken[(node.id, lang)] = listen.choices(self.menu, node, lang)
+        return found
+
+    def _alternative(self, choice: hearing.Choice, language: m.Language) -> str:
+        if choice.key is not None:
+            return language.press_sentence(choice.label or choice.spoken[0], choice.key)
+        return listen.message(self.menu, "say_choice", language.code, phrase=choice.spoken[0])
+
     def _dial_result(self, hotline_id: str, lang: str, node_id: str, tried: tuple[str, ...], connected: bool, line: str) -> str:
         menu = self.menu
         language = menu.language(lang)
@@ -209,7 +247,9 @@ class Renderer:
         return response.to_xml()
 
     # --- building blocks -----------------------------------------------------------------
-    def _node(self, node_id: str, lang: str, silences: int = 0, invalids: int = 0, notice: str | None = None) -> str:
+    def _node(
+        self, node_id: str, lang: str, silences: int = 0, invalids: int = 0, notice: str | None = None, alternatives: tuple = ()
+    ) -> str:
         menu = self.menu
         node = menu.nodes[node_id]
         language = menu.language(lang)
@@ -218,13 +258,16 @@ class Renderer:
         gather = response.gather(
             action=url("choose", **state),
             method="POST",
-            input="dtmf",
             num_digits=1,  # every key is one press; no need to wait for '#'
             finish_on_key="",  # '#' is a menu key (repeat), so it must reach us
             timeout=node.retry.timeout,
             action_on_empty_result=False,  # silence falls through to the Redirect below
+            **listen.gather_options(menu, node, language, self.spoken_choices(node, language.code)),
         )
-        if notice is not None:
+        if notice == UNSURE:
+            self._say(gather, listen.message(menu, "not_sure", language.code), language)
+            self._say(gather, " ".join(self._alternative(choice, language) for choice in alternatives), language)
+        elif notice is not None:
             self._say(gather, menu.message({SILENCE: "no_input", INVALID: "invalid", MOVED: "moved"}[notice], language.code), language)
         first_time = silences == 0 and invalids == 0
         if node.id == menu.start and first_time:
@@ -235,7 +278,10 @@ class Renderer:
                     self._say(gather, other.press_sentence(other.switch_label, other.switch_key), other)
         if first_time:
             self._prompt(gather, node, language)
-        self._say(gather, self.choices(node, language), language)
+        if notice != UNSURE:  # after "not sure", the two likeliest choices only: # repeats them all
+            self._say(gather, self.choices(node, language), language)
+        if node.id == menu.start and first_time and language.code in menu.speech:  # once, after the choices
+            self._say(gather, listen.message(menu, "speech_hint", language.code), language)
         response.redirect(url("menu", node=node.id, lang=language.code, s=silences + 1, i=invalids, n=SILENCE), method="POST")
         return response.to_xml()
 

@@ -29,6 +29,7 @@ public = Blueprint("public", __name__)
 # Last resort when even the menu cannot be read: the National Human Trafficking Hotline.
 NATIONAL_HOTLINE = "+18883737888"
 MAX_PARAM = 64
+MAX_SPEECH = 300  # characters of a transcript worth matching; longer is noise
 
 
 def store() -> MenuStore:
@@ -78,9 +79,24 @@ def menu() -> Response:
 
 @bp.post("/choose")
 def choose() -> Response:
+    """A key, or speech (never logged: what a caller says is as private as their number)."""
     digits = request.form.get("Digits", "")[:MAX_PARAM]
+    said = request.form.get("SpeechResult", "")[:MAX_SPEECH]
+    renderer = store().renderer
+    if said and not digits:
+        log.debug("call %s at %s spoke", call_id(), arg("node"))
+        return twiml(renderer.hear(arg("node"), arg("lang"), count("s"), count("i"), said, confidence(), line_number()))
     log.debug("call %s at %s pressed %s", call_id(), arg("node"), digits or "nothing")
-    return twiml(store().renderer.choose(arg("node"), arg("lang"), count("s"), count("i"), digits, line_number()))
+    return twiml(renderer.choose(arg("node"), arg("lang"), count("s"), count("i"), digits, line_number()))
+
+
+def confidence() -> float:
+    """Twilio's Confidence, 0 to 1 (0 when missing or odd)."""
+    try:
+        value = float(request.form.get("Confidence", "0")[:16])
+    except ValueError:
+        return 0.0
+    return min(max(value, 0.0), 1.0) if value == value else 0.0  # NaN is not a number we trust
 
 
 @bp.post("/dial-result")

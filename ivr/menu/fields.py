@@ -17,6 +17,7 @@ from .source import BOOL, FLOAT, INT, NULL, Map, Mark, Scalar, Seq, Value
 from .spoken import say_limit
 
 ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+MAX_PHRASE = 100
 
 
 def _describe(tag: str, text: str) -> str:
@@ -107,6 +108,35 @@ class Checker:
                 return number
         self.error(value.mark, f"{what} must be a whole number from {low} to {high}.", "type")
         return None
+
+    def phrases(self, value: Value | None, what: str) -> m.Phrases:
+        """What a caller may say, per language: {en: [colorado, colorado hotline], es: [...]}.
+        Twilio takes at most 100 characters a hint (error 13330)."""
+        block = self.mapping(value, what)
+        if block is None:
+            return m.EMPTY
+        result: dict[str, tuple[str, ...]] = {}
+        for lang, item in block.items():
+            if lang not in self.langs:
+                self.error(block.key(lang).mark, f"'{lang}' in {what} is not an offered language ({', '.join(self.langs)}).", "language")
+                continue
+            items = item.items if isinstance(item, Seq) else (item,)
+            said = []
+            for phrase in items:
+                text = self.text(phrase, f"A {lang} phrase of {what}")
+                if text is None:
+                    continue
+                text = " ".join(text.split())
+                if not text or len(text) > MAX_PHRASE:
+                    self.error(
+                        phrase.mark,
+                        f"A {lang} phrase of {what} must have 1 to {MAX_PHRASE} characters (Twilio's limit for a hint).",
+                        "phrase",
+                    )
+                    continue
+                said.append(text)
+            result[lang] = tuple(said)
+        return m.frozen_map(result)
 
     def flag(self, value: Value | None, what: str, default: bool) -> bool:
         """true or false (YAML also reads yes/no/on/off so); anything else is refused."""

@@ -28,6 +28,8 @@ CONTENT = "content"
 
 # A text written once per language: {"en": "...", "es": "..."}.
 Text = Mapping[str, str]
+# What a caller may say for something, per language: {"en": ("colorado", ...), "es": (...)}.
+Phrases = Mapping[str, tuple[str, ...]]
 
 
 EMPTY: Mapping = MappingProxyType({})
@@ -53,6 +55,7 @@ class Language:
     switch_label: str
     press: str  # template: "{label}, press {key}."
     key_names: Mapping[str, str]
+    say: Phrases = field(default_factory=dict, compare=False)  # what switches a call to this language
 
     def key_name(self, key: str) -> str:
         return self.key_names.get(key, key)
@@ -69,6 +72,7 @@ class Hotline:
     sms: str | None = None
     fallback: str | None = None  # hotline to try when this one fails
     show_caller_number: bool = False  # else the hotline sees the number the caller dialled
+    say: Phrases = field(default_factory=dict, compare=False)  # said anywhere: put me through to this hotline
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +91,16 @@ class Option:
     label: Text  # may be empty for keys that are not announced
     announce: bool = True
     where: Location | None = field(default=None, compare=False)
+    say: Phrases = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Speech:
+    """How Twilio listens for speech in one language (`<Gather input="dtmf speech">`)."""
+
+    language: str  # BCP-47, e.g. en-US
+    timeout: str  # "auto" or whole seconds of silence that end an utterance
+    model: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +127,7 @@ class Node:
     where: Location | None = field(default=None, compare=False)
     text_at: Mapping[str, Location] = field(default_factory=dict, compare=False)  # prompt/text per language
     audio_at: Mapping[str, Location] = field(default_factory=dict, compare=False)
+    say: Phrases = field(default_factory=dict, compare=False)  # said anywhere: take me to this node
 
     @property
     def spoken_options(self) -> tuple[Option, ...]:
@@ -134,6 +149,7 @@ class Menu:
     messages: Mapping[str, Text]
     digest: str  # sha256 of the file's bytes
     audio_dir: str
+    speech: Mapping[str, Speech] = field(default_factory=dict)  # empty: keys only
 
     def message(self, name: str, lang: str, **values: str) -> str:
         return self.messages[name][lang].format(**values)

@@ -27,6 +27,7 @@ NODE_FIELDS = {
     "retry": False,
     "next": False,
     "back": False,
+    "say": False,
 }
 
 
@@ -145,6 +146,7 @@ def node(
         where=tuple(block.mark),
         text_at=m.frozen_map(locations(block.get("text" if kind == m.CONTENT else "prompt"))),
         audio_at=m.frozen_map(locations(block.get("audio"))),
+        say=c.phrases(block.get("say"), f"what a caller may say to reach {what}"),
     )
 
 

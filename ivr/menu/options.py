@@ -6,7 +6,7 @@ from . import model as m
 from .fields import Checker, close_match
 from .source import Mark, Scalar, Value
 
-OPTION_FIELDS = {"key": True, "goto": False, "transfer": False, "do": False, "label": False, "announce": False}
+OPTION_FIELDS = {"key": True, "goto": False, "transfer": False, "do": False, "label": False, "announce": False, "say": False}
 SIMPLE_ACTIONS = (m.BACK, m.REPEAT, m.NEXT)
 
 
@@ -89,7 +89,7 @@ def read_option(c: Checker, value: Value, what: str, key: str | None = None) -> 
         )
     if key is None or action is None:
         return None
-    return m.Option(key, action, label, announce, tuple(block.mark))
+    return m.Option(key, action, label, announce, tuple(block.mark), c.phrases(block.get("say"), f"what a caller may say for {what}"))
 
 
 def key_block(c: Checker, value: Value | None, what: str, allow_disabled: bool) -> tuple[dict[str, m.Option | None], dict[str, Mark]]:

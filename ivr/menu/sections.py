@@ -41,8 +41,9 @@ LANGUAGE_FIELDS = {
     "switch_label": True,
     "press": True,
     "key_names": False,
+    "say": False,
 }
-HOTLINE_FIELDS = {"number": True, "name": True, "sms": False, "fallback": False, "show_caller_number": False}
+HOTLINE_FIELDS = {"number": True, "name": True, "sms": False, "fallback": False, "show_caller_number": False, "say": False}
 RETRY_FIELDS = {"timeout": False, "silences": False, "invalid": False, "final": False}
 DEFAULT_RETRY = {"timeout": 10, "silences": 3, "invalid": 3}
 
@@ -101,6 +102,7 @@ def languages(c: Checker, value: Value | None) -> dict[str, m.Language]:
             switch_label=c.text(fields.get("switch_label"), f"languages.{code}.switch_label") or "",
             press=press,
             key_names=m.frozen_map(names),
+            say=c.phrases(fields.get("say"), f"what a caller may say to switch to languages.{code}"),
         )
     for key, codes in switch_keys.items():
         if len(codes) > 1 and len(c.langs) > 2:
@@ -139,6 +141,7 @@ def hotlines(c: Checker, value: Value | None) -> dict[str, m.Hotline]:
             sms=sms,
             fallback=fallback,
             show_caller_number=c.flag(fields.get("show_caller_number"), f"The show_caller_number of hotline '{hid}'", default=False),
+            say=c.phrases(fields.get("say"), f"what a caller may say to reach hotline '{hid}'"),
         )
     if not result and not c.problems:
         c.error(block.mark, "Name at least one hotline under 'hotlines'.", "missing")
@@ -232,3 +235,39 @@ def retry(c: Checker, value: Value | None, base: m.Retry | None, what: str) -> m
     if block is None:
         return base  # nothing overridden: share the menu-wide rules
     return m.Retry(timeout or base.timeout, silences or base.silence_limit, invalid or base.invalid_limit, final or base.final)
+
+
+SPEECH_FIELDS = {"enabled": False, "language": False, "timeout": False, "model": False}
+BCP47 = re.compile(r"^[a-z]{2,3}-[A-Z]{2}$")
+
+
+def speech(c: Checker, value: Value | None, languages: dict[str, m.Language]) -> dict[str, m.Speech]:
+    """`speech:` - listening for what callers say, besides keys. Off unless `enabled: true`
+    (Twilio bills every recognition). Per language: `language` (default: the voice's say_language),
+    `timeout` (`auto`, or 1-10 seconds of silence) and `model`; `auto` cannot go with a model."""
+    block = c.mapping(value, "speech")
+    if block is None or not c.flag(block.get("enabled"), "speech.enabled", default=False):
+        return {}
+    c.fields(block, {"enabled": False, **{code: False for code in languages}}, "speech")
+    result = {}
+    for code, language in languages.items():
+        fields = c.mapping(block.get(code), f"speech.{code}")
+        entries = dict(fields.items()) if fields is not None else {}
+        if fields is not None:
+            c.fields(fields, {k: v for k, v in SPEECH_FIELDS.items() if k != "enabled"}, f"speech.{code}")
+        tag = c.text(entries.get("language"), f"speech.{code}.language") or language.say_language
+        if not BCP47.match(tag):
+            c.error((entries.get("language") or block).mark, f"speech.{code}.language '{tag}' must look like en-US or es-US.", "type")
+        raw = entries.get("timeout")
+        timeout = "auto"
+        if isinstance(raw, Scalar) and raw.text != "auto":
+            timeout = str(c.integer(raw, f"speech.{code}.timeout (seconds, or auto)", 1, 10) or "auto")
+        model = c.text(entries.get("model"), f"speech.{code}.model")
+        if model and timeout == "auto":
+            c.error(
+                entries["model"].mark,
+                f"speech.{code} sets a model with timeout auto, which Twilio refuses (error 13335): give timeout in seconds, or drop the model.",
+                "speech",
+            )
+        result[code] = m.Speech(tag, timeout, model)
+    return result

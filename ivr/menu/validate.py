@@ -19,7 +19,7 @@ from .fields import ID, Checker, close_match
 from .nodes import node, with_parents
 from .options import key_block
 from .problems import MenuInvalid, MenuProblem
-from .sections import hotlines, languages, messages, retry
+from .sections import hotlines, languages, messages, retry, speech
 from .source import Value, parse
 
 DEFAULT_MENU = "menus/main.yaml"
@@ -37,6 +37,7 @@ TOP_FIELDS = {
     "messages": True,
     "nodes": True,
     "audio_dir": False,
+    "speech": False,
 }
 
 
@@ -91,6 +92,7 @@ def build_menu(c: Checker, root: Value, digest: str, menu_file: Path) -> m.Menu 
         built = node(c, node_id, raw, base_retry=base_retry, global_keys=global_keys, languages=langs, audio_root=audio_root)
         if built is not None:
             nodes[node_id] = built
+    listening = speech(c, top.get("speech"), langs)
     if c.problems:
         return None
     return m.Menu(
@@ -104,6 +106,7 @@ def build_menu(c: Checker, root: Value, digest: str, menu_file: Path) -> m.Menu 
         messages=m.frozen_map(texts),
         digest=digest,
         audio_dir=str(audio_root),
+        speech=m.frozen_map(listening),
     )
 
 

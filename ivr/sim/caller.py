@@ -37,7 +37,7 @@ class CallError(Exception):
 class Event:
     """One thing that happened on the call, in order: what a caller heard or did."""
 
-    kind: str  # say, play, pause, gather, press, silence, dial, dial-outcome, redirect, hangup, request
+    kind: str  # say, play, pause, gather, press, speech, silence, dial, dial-outcome, redirect, hangup, request
     text: str = ""
     language: str = ""
     voice: str = ""
@@ -48,7 +48,7 @@ class Event:
             return f"[{self.language or 'en-US'}] {self.text}"
         if self.kind == "play":
             return f"[recording] {self.text}"
-        if self.kind in ("press", "silence", "dial-outcome"):
+        if self.kind in ("press", "speech", "silence", "dial-outcome"):
             return f">>> {self.kind} {self.text}".rstrip()
         if self.kind == "dial":
             return f"[transfer] dialling {self.text}"
@@ -227,6 +227,17 @@ class Call:
         self._event("silence")
         return self._submit(gather)
 
+    def say(self, text: str, confidence: float = 0.9) -> Call:
+        """Speak, as Twilio reports it: SpeechResult and Confidence posted to the Gather's action.
+        A Gather that listens for keys only hears nothing (Twilio moves on, as after silence)."""
+        gather = self._expect("gather")
+        self._event("speech", text)
+        if "speech" not in gather.element.get("input", "dtmf"):
+            return self._submit(gather)
+        form = {"SpeechResult": text, "Confidence": f"{confidence:.2f}"}
+        self._fetch(self._action(gather.element, gather.url), form, gather.element.get("method", "POST"))
+        return self
+
     def _submit(self, gather: Pending) -> Call:
         element = gather.element
         if gather.digits or element.get("actionOnEmptyResult") == "true":
@@ -271,7 +282,7 @@ class Call:
         """Everything said since the caller last acted."""
         start = 0
         for i, event in enumerate(self.events):
-            if event.kind in ("press", "silence", "dial-outcome"):
+            if event.kind in ("press", "speech", "silence", "dial-outcome"):
                 start = i + 1
         return self.heard_since(start)
 

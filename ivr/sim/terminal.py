@@ -10,6 +10,7 @@ from .caller import DIAL_OUTCOMES, Call, CallError, Event
 
 HELP = (
     "Type a key (0-9, *, #) and Enter to press it; several keys are pressed one by one.\n"
+    "  say WORDS        speak, as Twilio would hear it (e.g. say I need help; say Colorado)\n"
     "  s / silence      let the menu time out      busy / no-answer / failed / completed  dial outcome\n"
     "  h / hangup / q   hang up                    ? / help  this text"
 )
@@ -36,7 +37,8 @@ def interactive_call(call: Call, lang: str | None = None, read: Callable[[str], 
         where = f"{call.node} " if call.node else ""
         prompt = f"{where}dial outcome> " if call.waiting_for == "dial" else f"{where}key> "
         try:
-            command = read(prompt).strip().lower()
+            typed = read(prompt).strip()
+            command = typed.lower()
         except (EOFError, KeyboardInterrupt):
             call.hangup()
             break
@@ -51,6 +53,8 @@ def interactive_call(call: Call, lang: str | None = None, read: Callable[[str], 
                     call.dial_outcome(outcome)
                 else:
                     click.echo(f"The line is dialling; answer with one of {', '.join(DIAL_OUTCOMES)} (or h to hang up).")
+            elif command.startswith("say ") and call.waiting_for == "gather":
+                call.say(typed[4:].strip())
             elif command in ("s", "silence", ""):
                 call.silence()
             elif all(ch in "0123456789*#" for ch in command):

@@ -1,0 +1,129 @@
+"""What a caller said -> one of the menu's choices, or "not sure", or "nothing I know".
+
+Twilio hands us its transcript (`SpeechResult`) and its own `Confidence`. Recognisers slip:
+accents go missing, words split ("hot line") or merge, numbers come back as words. So both
+the transcript and every phrase of the menu are normalised the same way (case, accents,
+punctuation, filler words), a spoken key ("press one", "uno", "number two") is read as that
+key, and the rest is matched with rapidfuzz, which forgives near misses. A clear match acts;
+two close ones, or a weak match on a low-confidence transcript, make the line ask again with
+the likeliest two; nothing known counts like a wrong key.
+
+Safety first: a caller who says "help", "I'm in danger", "ayuda", "auxilio"... is put through
+to a person whatever else was said and wherever they are. The line never dials 911 itself.
+
+What a caller said is as private as their number: nothing here logs or keeps it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+from ..menu import model as m
+
+CLEAR = 86  # a match scoring this much or more acts...
+MARGIN = 8  # ...when the next different choice scores at least this much less
+WEAK = 70  # below this it is not a match at all
+LOW_CONFIDENCE = 0.35  # Twilio's own doubt: below this only a near-perfect match acts
+
+# Said anywhere, in any language: put the caller through to a person at once.
+SAFETY = (
+    "help", "help me", "i need help", "emergency", "danger", "in danger", "dangerous", "not safe", "unsafe",
+    "hurting me", "hurt me", "hit me", "hitting me", "beating me", "kill me", "save me", "scared", "afraid",
+    "trapped", "cant leave", "cannot leave", "held against my will", "threatening me", "threatened",
+    "ayuda", "ayudame", "necesito ayuda", "auxilio", "socorro", "emergencia", "peligro", "estoy en peligro",
+    "me estan lastimando", "me lastiman", "me pega", "me golpea", "me quieren matar", "tengo miedo",
+    "no estoy segura", "no estoy seguro", "atrapada", "atrapado", "no puedo salir", "me amenaza",
+)  # fmt: skip
+FILLERS = frozenset("um umm uh uhh er ah hmm mm please ok okay so well yeah yes like just eh este pues bueno porfavor favor por".split())
+NUMBERS = {
+    "0": "zero oh cero", "1": "one won uno una", "2": "two dos", "3": "three tree tres", "4": "four cuatro",
+    "5": "five cinco", "6": "six seis", "7": "seven siete", "8": "eight ocho", "9": "nine nueve",
+    "*": "star asterisk asterisco estrella", "#": "pound hash numeral gato",
+}  # fmt: skip
+KEY_WORDS = {word: key for key, words in NUMBERS.items() for word in words.split()} | {key: key for key in NUMBERS}
+# "press two", "number 2", "option two", "oprima dos", "marque el dos": the word after is a key.
+PRESS = re.compile(
+    r"\b(?:press|push|number|option|key|oprima|oprimo|marque|marco|pulse|presione|numero|opcion|tecla)\s+(?:el\s+|la\s+)?(\S+)"
+)
+
+
+def normalise(text: str) -> str:
+    """Lower case, no accents, no punctuation, no filler words, one space between words."""
+    text = unicodedata.normalize("NFKD", text.lower())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = re.sub(r"[^\w*#\s]", " ", text.replace("'", ""))
+    return " ".join(word for word in text.split() if word not in FILLERS)
+
+
+def spoken_key(said: str) -> str | None:
+    """The phone key a normalised utterance names ("press one", "uno", "2"), if it names one."""
+    if said in KEY_WORDS:
+        return KEY_WORDS[said]
+    match = PRESS.search(said)
+    return KEY_WORDS.get(match.group(1)) if match else None
+
+
+def is_safety(said: str) -> bool:
+    words = f" {said} "
+    return any(f" {phrase} " in words for phrase in SAFETY) or any(
+        fuzz.ratio(word, phrase) >= 88 for word in said.split() if len(word) >= 6 for phrase in SAFETY if " " not in phrase
+    )
+
+
+@dataclass(frozen=True)
+class Choice:
+    """Something a caller can ask for here: an action, with the key that does it (if any) and its label."""
+
+    action: m.Action
+    label: str
+    key: str | None
+    phrases: tuple[str, ...]  # normalised, for matching
+    spoken: tuple[str, ...] = ()  # as written, for Twilio's hints and for "Or say: ..."
+
+
+@dataclass(frozen=True)
+class Heard:
+    kind: str  # "safety", "key", "choice", "unsure", "nothing"
+    choice: Choice | None = None
+    key: str | None = None
+    alternatives: tuple[Choice, ...] = ()
+
+
+def hear(transcript: str, confidence: float, choices: Iterable[Choice]) -> Heard:
+    said = normalise(transcript)
+    if not said:
+        return Heard("nothing")
+    if is_safety(said):
+        return Heard("safety")
+    key = spoken_key(said)
+    if key is not None:
+        return Heard("key", key=key)
+    scored: dict[m.Action, tuple[float, Choice]] = {}
+    for choice in choices:
+        best = max((_score(said, phrase) for phrase in choice.phrases), default=0.0)
+        if best > scored.get(choice.action, (0.0, choice))[0]:
+            scored[choice.action] = (best, choice)
+    ranked = sorted(scored.values(), key=lambda pair: -pair[0])
+    if not ranked or ranked[0][0] < WEAK:
+        return Heard("nothing")
+    top, runner_up = ranked[0][0], ranked[1][0] if len(ranked) > 1 else 0.0
+    clear = top >= CLEAR and top - runner_up >= MARGIN and (confidence >= LOW_CONFIDENCE or top >= 97)
+    if clear:
+        return Heard("choice", ranked[0][1])
+    return Heard("unsure", alternatives=tuple(choice for _, choice in ranked[:2] if _ >= WEAK))
+
+
+def _score(said: str, phrase: str) -> float:
+    """How well an utterance matches a phrase: the whole phrase inside a longer sentence counts
+    fully ("I want the Colorado hotline" ~ "colorado hotline"), and near misses count almost."""
+    if f" {phrase} " in f" {said} ":
+        return 100.0
+    whole = fuzz.ratio(said, phrase)
+    inside = fuzz.partial_ratio(phrase, said) if len(phrase) >= 6 else 0.0  # "human traffic king" ~ "human trafficking"
+    joined = fuzz.ratio(said.replace(" ", ""), phrase.replace(" ", ""))  # "hot line" ~ "hotline"
+    return max(whole, inside * 0.95, joined)
