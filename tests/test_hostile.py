@@ -158,7 +158,11 @@ def test_audio_dir_outside_the_audio_folder_is_refused_by_validate(menu_dir):
     with pytest.raises(MenuInvalid) as err:
         load_menu(menu)
     (problem,) = err.value.problems
-    assert problem.code == "audio" and problem.line == menu.read_text().splitlines().index("audio_dir: /etc") + 1 and "outside the project's audio folder" in problem.message
+    assert (
+        problem.code == "audio"
+        and problem.line == menu.read_text().splitlines().index("audio_dir: /etc") + 1
+        and "outside the project's audio folder" in problem.message
+    )
     menu.write_text(menu.read_text().replace("audio_dir: /etc\n", "audio_dir: ../audio/../menus\n"))
     with pytest.raises(MenuInvalid):
         load_menu(menu)

@@ -119,11 +119,12 @@ def hear(transcript: str, confidence: float, choices: Iterable[Choice]) -> Heard
 
 
 def _score(said: str, phrase: str) -> float:
-    """How well an utterance matches a phrase: the whole phrase inside a longer sentence counts
-    fully ("I want the Colorado hotline" ~ "colorado hotline"), and near misses count almost."""
-    if f" {phrase} " in f" {said} ":
-        return 100.0
+    """How well an utterance matches a phrase, 0-100: the phrase said inside a longer sentence
+    ("I want the Colorado hotline" ~ "colorado hotline") counts at least 90, near misses almost."""
+    if f" {phrase} " in f" {said} ":  # the more of the sentence the phrase explains, the surer
+        return 90.0 + 10.0 * len(phrase) / len(said)
     whole = fuzz.ratio(said, phrase)
-    inside = fuzz.partial_ratio(phrase, said) if len(phrase) >= 6 else 0.0  # "human traffic king" ~ "human trafficking"
+    # a near miss of the phrase inside a longer sentence ("human traffic king" ~ "human trafficking")
+    inside = fuzz.partial_ratio(phrase, said) if 6 <= len(phrase) <= len(said) else 0.0
     joined = fuzz.ratio(said.replace(" ", ""), phrase.replace(" ", ""))  # "hot line" ~ "hotline"
     return max(whole, inside * 0.95, joined)

@@ -28,14 +28,17 @@ def message(menu: m.Menu, name: str, lang: str, **values: str) -> str:
 def choices(menu: m.Menu, node: m.Node, lang: str) -> list[Choice]:
     """Everything a caller may ask for at `node`, by voice: its options and the global keys,
     the hotlines, any section by its topic, and the other languages."""
-    keys_for = {}
+    keys_for, labels = {}, {}
     for key, option in node.keys.items():
         keys_for.setdefault(option.action, key)
+        if option.label.get(lang):
+            labels.setdefault(option.action, option.label[lang])
     found: list[Choice] = []
 
     def add(action: m.Action, label: str, phrases: m.Phrases, every_language: bool = False) -> None:
         said = tuple(dict.fromkeys(p for code, items in phrases.items() if every_language or code == lang for p in items))
         if said:
+            label = labels.get(action) or label or said[0][:1].upper() + said[0][1:]  # what this menu calls it
             found.append(Choice(action, label, keys_for.get(action), tuple(dict.fromkeys(normalise(p) for p in said)), said))
 
     for option in node.keys.values():

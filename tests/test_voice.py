@@ -1,0 +1,172 @@
+"""Callers who speak: whole calls by voice in English and Spanish, safety phrases from deep
+menus, doubt handled by asking again, and nothing a caller said kept anywhere."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import pytest
+
+from ivr.line.hearing import hear, normalise, spoken_key
+
+from .conftest import CALLER_NUMBER, MAIN_MENU, TOKEN
+
+NATIONAL, CONEHT = "+18883737888", "+18664555075"
+
+
+def test_an_english_call_by_voice_reaches_a_section_and_the_colorado_hotline(dial):
+    call = dial()
+    assert "You can say what you need, or press a key." in call.last_heard
+    call.say("who are the victims")  # a section's topic, straight from the main menu
+    assert call.node == "victims" and call.last_heard.startswith("Who are the victims?")
+    call.say("go back")
+    assert call.node == "learn"  # back from a section is its topic menu
+    call.say("I'd like the Colorado hotline please", confidence=0.81)
+    assert call.waiting_for == "dial" and call.dialled == [CONEHT]
+
+
+def test_a_spanish_call_by_voice(dial):
+    call = dial()
+    call.say("español")
+    assert call.node == "welcome" and call.events[-3].language == "es-US"
+    call.say("quienes son los tratantes")  # no accents, as recognisers often return it
+    assert call.node == "traffickers" and call.last_heard.startswith("¿Quiénes son los tratantes?")
+    call.say("línea nacional")
+    assert call.dialled == [NATIONAL] and "Le estamos comunicando con la Línea Nacional" in call.last_heard
+
+
+@pytest.mark.parametrize(
+    "said", ["help", "I'm in danger", "someone is hurting me", "ayuda", "auxilio", "estoy en peligro", "emergency please"]
+)
+def test_safety_phrases_reach_a_person_from_deep_menus(dial, said):
+    call = dial().press("3").press("4")  # the law enforcement section, two levels down
+    assert call.node == "law_enforcement"
+    call.say(said, confidence=0.42)
+    assert call.waiting_for == "dial" and call.dialled == [NATIONAL]
+    assert "Let me connect you with someone who can help." in call.last_heard or "Le voy a comunicar" in call.last_heard
+
+
+def test_spoken_keys_work_and_keys_still_work(dial):
+    call = dial().say("press three")
+    assert call.node == "learn"
+    call.say("número dos")
+    assert call.node == "victims"
+    call.press("*")
+    assert call.node == "learn"
+
+
+def test_an_unclear_answer_asks_again_with_the_two_likeliest(dial):
+    call = dial().press("3")
+    call.say("victims or traffickers", confidence=0.9)  # two topics in one breath
+    heard = call.last_heard
+    assert heard.startswith("Sorry, I am not sure I understood.")
+    assert "For who the victims and the traffickers are, press 2." in heard  # on this menu: by its key
+    assert "Or say: who are the traffickers." in heard  # not on this menu: by what to say
+    assert call.node == "learn" and call.waiting_for == "gather"
+
+
+def test_noise_counts_like_a_wrong_key_and_never_hangs_up(dial):
+    call = dial()
+    for noise in ("what's the weather tomorrow", "pizza delivery", "[inaudible]"):
+        call.say(noise, confidence=0.3)
+    assert call.waiting_for == "dial" and call.dialled == [NATIONAL]  # after the limit: a person, as with wrong keys
+    assert "Sorry, that key is not one of the choices." in " ".join(e.text for e in call.events if e.kind == "say")
+
+
+def test_speech_can_be_switched_off_per_menu_file(menu_dir):
+    from ivr import create_app
+    from ivr.sim.caller import AppTransport, Call
+
+    path = menu_dir / "menus" / "main.yaml"
+    path.write_text(path.read_text().replace("speech:\n  enabled: true\n", "speech:\n  enabled: false\n"), encoding="utf-8")
+    app = create_app({"IVR_MENU": str(path), "TWILIO_AUTH_TOKEN": TOKEN})
+    call = Call(AppTransport(app), auth_token=TOKEN).start()
+    assert call.pending.element.get("input") == "dtmf" and "You can say" not in call.last_heard
+    call.say("Colorado")  # Twilio hears nothing on a keys-only Gather: like silence
+    assert call.node == "welcome" and "Sorry, I did not hear a choice." in call.last_heard
+
+
+def test_nothing_a_caller_said_is_logged(app, dial, caplog, capsys):
+    caplog.set_level(logging.DEBUG)
+    secret = "my boss took my passport at the farm"
+    call = dial()
+    call.say(secret, confidence=0.55)
+    call.say("who are the victims").say("Colorado hotline").dial_outcome("busy").dial_outcome("no-answer")
+    call.say("auxilio ayuda", confidence=0.2)
+    logged = caplog.text + "\n".join(r.getMessage() for r in caplog.records) + capsys.readouterr().err
+    assert "spoke" in logged  # the calls were logged, without what was said
+    for needle in (secret, "passport", "who are the victims", "Colorado hotline", "auxilio", CALLER_NUMBER):
+        assert needle.lower() not in logged.lower(), needle
+    cache = app.extensions["ivr_store"].current._cache
+    assert not any("passport" in str(key) for key in cache)  # not even in the answer cache
+
+
+@pytest.mark.parametrize(
+    "said, key",
+    [
+        ("press one", "1"),
+        ("uno", "1"),
+        ("number two", "2"),
+        ("oprima el tres", "3"),
+        ("star", "*"),
+        ("la tecla numeral", "#"),
+        ("to the hotline", None),
+        ("9", "9"),
+    ],
+)
+def test_spoken_keys(said, key):
+    assert spoken_key(normalise(said)) == key
+
+
+def test_normalising_forgives_what_recognisers_do():
+    assert normalise("¡Línea de COLORADO, por favor!") == "linea de colorado"
+    assert normalise("Um, the national hot-line") == "the national hot line"
+
+
+def test_gather_hints_fit_twilios_limits():
+    from ivr import load_menu
+    from ivr.line.render import Renderer
+
+    renderer = Renderer(load_menu(MAIN_MENU))
+    for node_id in renderer.menu.nodes:
+        for lang in ("en", "es"):
+            xml = renderer.node(node_id, lang)
+            hints = re.search(r'hints="([^"]*)"', xml).group(1).split(", ")
+            assert len(hints) <= 500 and all(0 < len(h) <= 100 for h in hints)
+
+
+def test_a_phrase_over_twilios_hint_limit_is_refused(tmp_path):
+    from ivr import MenuInvalid, load_menu
+
+    from .test_validator import BASE
+
+    path = tmp_path / "main.yaml"
+    path.write_text(BASE.replace("en: [main menu,", "en: [" + "very " * 30 + "long,", 1), encoding="utf-8")
+    with pytest.raises(MenuInvalid) as err:
+        load_menu(path)
+    assert "must have 1 to 100 characters (Twilio's limit for a hint)" in str(err.value)
+
+
+def test_auto_timeout_with_a_model_is_refused(tmp_path):
+    from ivr import MenuInvalid, load_menu
+
+    from .test_validator import BASE
+
+    path = tmp_path / "main.yaml"
+    path.write_text(BASE.replace("speech:\n  enabled: true\n", "speech:\n  enabled: true\n  en: {model: phone_call}\n"), encoding="utf-8")
+    with pytest.raises(MenuInvalid) as err:
+        load_menu(path)
+    assert "error 13335" in str(err.value)
+
+
+def test_matching_is_lenient_but_not_loose():
+    from ivr import load_menu
+    from ivr.line.listen import choices
+
+    menu = load_menu(MAIN_MENU)
+    found = choices(menu, menu.nodes["welcome"], "en")
+    assert hear("national hot line", 0.8, found).choice.action.target == "national"
+    assert hear("human traffic king", 0.6, found).choice.action.target == "what_is"
+    for off_topic in ("what time is it", "what's the weather", "pizza delivery", "hello is anybody there", "I don't know"):
+        assert hear(off_topic, 0.9, found).kind in ("nothing", "unsure"), off_topic  # asked again, never acted on
