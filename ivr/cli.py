@@ -139,6 +139,7 @@ def test_calls(files: tuple[str, ...], url: str | None, menu_path: str, token: s
     import glob
 
     from .sim.scripts import Coverage, ScriptError, format_failure, load_script, run_script
+    from .sim.utterances import is_suite, load_suite, run_suite
 
     paths = list(files) or sorted(glob.glob("calls/*.yaml"))
     if not paths:
@@ -149,6 +150,15 @@ def test_calls(files: tuple[str, ...], url: str | None, menu_path: str, token: s
     coverage = Coverage()
     failed = 0
     for path in paths:
+        if is_suite(path):
+            suite = run_suite(load_suite(path), transport, menu, token)
+            click.echo(f"\nUtterance suite {path}:\n{suite.report()}")
+            for failure in suite.failures:
+                click.secho(f"  MISS {failure}", fg="red")
+            if not suite.met:
+                failed += 1
+                click.secho("FAIL the suite misses its targets (95% overall, 100% safety, no noise acted on)", fg="red")
+            continue
         try:
             script = load_script(path)
         except ScriptError as err:

@@ -15,10 +15,11 @@ from ivr.sim.caller import Call, HttpTransport, in_process
 from ivr.sim.load import is_loopback, run_load
 from ivr.sim.scripts import Coverage, ScriptError, format_failure, load_script, run_script
 from ivr.sim.terminal import interactive_call
+from ivr.sim.utterances import is_suite
 
 from .conftest import MAIN_MENU, ROOT, TOKEN
 
-SCRIPTS = sorted(glob.glob(str(ROOT / "calls" / "*.yaml")))
+SCRIPTS = sorted(p for p in glob.glob(str(ROOT / "calls" / "*.yaml")) if not is_suite(p))  # the utterance suite: test_voice
 MENU = load_menu(MAIN_MENU)
 
 
@@ -54,7 +55,8 @@ def test_cli_test_calls_prints_pass_fail_and_coverage():
         [sys.executable, "-m", "ivr", "test-calls", "--min-node-coverage", "100"], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"{len(SCRIPTS)} passed, 0 failed" in result.stdout
+    assert f"{len(SCRIPTS) + 1} passed, 0 failed" in result.stdout  # every script, and the utterance suite
+    assert "Utterance suite" in result.stdout and "safety" in result.stdout
     assert "nodes: 11/11 (100%)" in result.stdout
     assert "key bindings:" in result.stdout
 

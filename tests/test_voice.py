@@ -170,3 +170,20 @@ def test_matching_is_lenient_but_not_loose():
     assert hear("human traffic king", 0.6, found).choice.action.target == "what_is"
     for off_topic in ("what time is it", "what's the weather", "pizza delivery", "hello is anybody there", "I don't know"):
         assert hear(off_topic, 0.9, found).kind in ("nothing", "unsure"), off_topic  # asked again, never acted on
+
+
+def test_the_utterance_suite_meets_its_targets(app):
+    """calls/utterances.yaml: 150+ things callers say, in both languages, through whole calls."""
+    from ivr import load_menu
+    from ivr.sim.caller import AppTransport
+    from ivr.sim.utterances import load_suite, run_suite
+
+    from .conftest import ROOT
+
+    suite = load_suite(str(ROOT / "calls" / "utterances.yaml"))
+    assert len(suite) >= 150 and {u.lang for u in suite} == {"en", "es"}
+    result = run_suite(suite, AppTransport(app), load_menu(MAIN_MENU), TOKEN)
+    assert result.accuracy("all") >= 95.0, result.failures
+    assert result.accuracy("safety") == 100.0 and result.total["safety"] >= 25, result.failures
+    assert result.misrouted_noise == [] and result.total["all"] == len(suite)
+    assert result.met

@@ -120,9 +120,10 @@ def hear(transcript: str, confidence: float, choices: Iterable[Choice]) -> Heard
 
 def _score(said: str, phrase: str) -> float:
     """How well an utterance matches a phrase, 0-100: the phrase said inside a longer sentence
-    ("I want the Colorado hotline" ~ "colorado hotline") counts at least 90, near misses almost."""
+    ("I want the Colorado hotline" ~ "colorado hotline") counts 75-100 by how much of it the
+    phrase explains, so a longer phrase said whole beats a shorter one inside it."""
     if f" {phrase} " in f" {said} ":  # the more of the sentence the phrase explains, the surer
-        return 90.0 + 10.0 * len(phrase) / len(said)
+        return 75.0 + 25.0 * len(phrase) / len(said)
     whole = fuzz.ratio(said, phrase)
     # a near miss of the phrase inside a longer sentence ("human traffic king" ~ "human trafficking")
     inside = fuzz.partial_ratio(phrase, said) if 6 <= len(phrase) <= len(said) else 0.0
