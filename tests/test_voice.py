@@ -187,3 +187,24 @@ def test_the_utterance_suite_meets_its_targets(app):
     assert result.accuracy("safety") == 100.0 and result.total["safety"] >= 25, result.failures
     assert result.misrouted_noise == [] and result.total["all"] == len(suite)
     assert result.met
+
+
+def test_lint_knows_speech(menu_dir):
+    from ivr import load_menu
+    from ivr.staff.lint import length_table, lint_menu
+
+    from .test_validator import BASE
+
+    path = menu_dir / "menus" / "main.yaml"
+    text = BASE.replace("en: [police, law enforcement,", "en: [Colorado, police, law enforcement,", 1)  # a phrase pointing two ways
+    text = text.replace("      es: [servicios a víctimas, servicios para víctimas, apoyo, defensores]\n", "", 1)  # English only
+    get_help_say = "    say:\n      en: [hotline numbers, the numbers, phone numbers, how to text, text message, send a text]\n      es: [números, los números, números de teléfono, mensaje de texto, cómo mandar un texto]\n"
+    assert get_help_say in text
+    text = text.replace(get_help_say, "", 1)
+    path.write_text(text, encoding="utf-8")
+    warnings, _ = lint_menu(load_menu(path))
+    codes = {(w.code, w.node) for w in warnings}
+    assert ("phrase-twice", "welcome") in codes  # 'colorado': the CoNEHT hotline and the police section
+    assert ("phrase-language", "victim_services") in codes
+    assert ("keys-only", "learn") in codes  # key 5 of the topics menu (get_help) can be pressed, not said
+    assert "time to the first choice (target <= 20 s): en" in length_table(load_menu(MAIN_MENU))

@@ -12,7 +12,8 @@ A script is a list of steps run against the line through the simulated caller:
       - expect_transfer: coneht
 
 Steps: `expect` (text, or {contains, matches, not_contains, language}), `press` (one or more
-keys, pressed one by one), `silence` (optionally a count), `dial` (completed, busy, no-answer,
+keys, pressed one by one), `say` (words, or {text, confidence}: posted as Twilio's SpeechResult
+and Confidence), `silence` (optionally a count), `dial` (completed, busy, no-answer,
 failed, canceled), `expect_transfer` (a hotline name from the menu), `expect_node` (a node
 name), `expect_end`, `hangup`.
 
@@ -32,7 +33,7 @@ from ..menu import Menu
 from .caller import DIAL_OUTCOMES, Call, CallError, Transport
 
 EXPECTATIONS = ("contains", "matches", "not_contains", "language")
-STEP_KINDS = ("expect", "press", "silence", "dial", "expect_transfer", "expect_node", "expect_end", "hangup")
+STEP_KINDS = ("expect", "press", "say", "silence", "dial", "expect_transfer", "expect_node", "expect_end", "hangup")
 
 
 class ScriptError(Exception):
@@ -75,10 +76,12 @@ class Result:
 class Coverage:
     nodes: set[str] = field(default_factory=set)
     bindings: set[tuple[str, str]] = field(default_factory=set)
+    phrases: int = 0  # things said in the scripts
 
     def add(self, call: Call) -> None:
         self.nodes.update(call.nodes_seen)
         self.bindings.update(call.visits)
+        self.phrases += sum(1 for e in call.events if e.kind == "speech")
 
     def report(self, menu: Menu) -> tuple[str, float, float]:
         all_nodes = set(menu.nodes)
@@ -91,6 +94,7 @@ class Coverage:
             f"Coverage of {menu.path}:",
             f"  nodes: {len(covered_nodes)}/{len(all_nodes)} ({node_pct:.0f}%)",
             f"  key bindings: {len(covered_bindings)}/{len(all_bindings)} ({binding_pct:.0f}%)",
+            f"  things said: {self.phrases}",
         ]
         untested_nodes = sorted(all_nodes - covered_nodes)
         if untested_nodes:
@@ -143,6 +147,8 @@ def load_script(path: str | Path) -> Script:
                     f"{path}:{line}: expect takes {', '.join(EXPECTATIONS)} with a value; "
                     f"'{bad[0]}' is not one (inside {{ }} a comma starts a new field: quote text that has commas)"
                 )
+        if kind == "say" and not (isinstance(value, str) or (isinstance(value, dict) and isinstance(value.get("text"), str))):
+            raise ScriptError(f'{path}:{line}: say takes the words, or {{text: "...", confidence: 0.6}}')
         if kind == "dial" and value not in DIAL_OUTCOMES:
             raise ScriptError(f"{path}:{line}: dial takes one of {', '.join(DIAL_OUTCOMES)}")
         steps.append(Step(kind, value, line))
@@ -172,6 +178,9 @@ def _run_step(call: Call, step: Step, menu: Menu) -> str | None:
     if kind == "press":
         for key in str(value):
             call.press(key)
+    elif kind == "say":
+        spoken = value if isinstance(value, dict) else {"text": value}
+        call.say(str(spoken["text"]), float(spoken.get("confidence", 0.9)))
     elif kind == "silence":
         for _ in range(int(value or 1)):
             call.silence()

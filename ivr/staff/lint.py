@@ -18,6 +18,7 @@ from ..menu import model as m
 from ..menu.audio import AudioProblem, duration
 from ..menu.problems import MenuProblem
 from ..menu.spoken import seconds
+from .speech_lint import speech_warnings
 
 MAX_OPTIONS = 5
 MAX_SECTION_SECONDS = 60
@@ -77,6 +78,8 @@ class Linter:
             self.check_translations(node)
             self.check_audio(node)
         self.check_first_choice()
+        for node, where, message, code in speech_warnings(self.menu):
+            self.warn(node, where, message, code)
         return sorted(self.warnings)
 
     def edges(self, node: m.Node, lang: str) -> list[tuple[str, tuple[str, str] | None, str | None]]:
@@ -310,6 +313,13 @@ def length_table(menu: m.Menu) -> str:
             text = " ".join(filter(None, [node.title.get(code, ""), node.prompt.get(code, "")]))
             row += f"{seconds(text, code):>10.0f}{linter.node_seconds(node.id, code):>9.0f}"
         lines.append(row)
+    start = menu.nodes[menu.start]
+    first = []
+    for code, language in menu.languages.items():
+        sentences = linter.renderer.choice_sentences(start, language)
+        if sentences:
+            first.append(f"{code} {linter.seconds_until(start.id, code, sentences[0][1]):.0f} s")
+    lines.append(f"  time to the first choice (target <= {MAX_FIRST_CHOICE_SECONDS} s): " + ", ".join(first))
     return "\n".join(lines)
 
 

@@ -1,0 +1,63 @@
+"""Lint for speech: phrases that point two ways, phrases missing in a language, choices a
+caller can press but not say, and more hints than Twilio takes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..line import listen
+from ..menu import model as m
+
+Warning = tuple[m.Node, m.Location | None, str, str]  # node, where, message, code
+
+
+def speech_warnings(menu: m.Menu) -> Iterator[Warning]:
+    if not menu.speech:
+        return
+    codes = list(menu.languages)
+    for node in menu.nodes.values():
+        for lang in codes:
+            found = listen.choices(menu, node, lang)
+            meanings: dict[str, set[m.Action]] = {}
+            for choice in found:
+                for phrase in choice.phrases:
+                    meanings.setdefault(phrase, set()).add(choice.action)
+            for phrase, actions in sorted(meanings.items()):
+                if len(actions) > 1:
+                    what = " and ".join(sorted(str(a) for a in actions))
+                    yield (
+                        node,
+                        node.where,
+                        f"At node '{node.id}' the {lang} phrase '{phrase}' means both {what}; give it to one of them only.",
+                        "phrase-twice",
+                    )
+            said = {choice.action for choice in found}
+            for option in node.spoken_options:
+                if option.action.kind in (m.GOTO, m.TRANSFER) and option.action not in said:
+                    yield (
+                        node,
+                        option.where or node.where,
+                        f"At node '{node.id}' a {lang} caller can press {option.key} ({option.action}) but cannot say it: add 'say:' phrases to the option, or to its node or hotline.",
+                        "keys-only",
+                    )
+            hints = {p for choice in found for p in choice.spoken}
+            if len(hints) > listen.MAX_HINTS:
+                yield (
+                    node,
+                    node.where,
+                    f"Node '{node.id}' has {len(hints)} {lang} phrases; Twilio takes {listen.MAX_HINTS} hints, so the rest are not hinted.",
+                    "too-many-hints",
+                )
+    owners: list[tuple[str, m.Phrases, m.Node | None]] = [(f"hotline '{h.id}'", h.say, None) for h in menu.hotlines.values()]
+    owners += [(f"node '{n.id}'", n.say, n) for n in menu.nodes.values()]
+    owners += [(f"key {o.key} of node '{n.id}'", o.say, n) for n in menu.nodes.values() for o in n.options]
+    start = menu.nodes[menu.start]
+    for what, phrases, node in owners:
+        missing = [code for code in codes if phrases and not phrases.get(code)]
+        if missing:
+            yield (
+                node or start,
+                (node or start).where,
+                f"The phrases of {what} have no {', '.join(missing)} version; callers in that language cannot say it.",
+                "phrase-language",
+            )
