@@ -208,3 +208,19 @@ def test_lint_knows_speech(menu_dir):
     assert ("phrase-language", "victim_services") in codes
     assert ("keys-only", "learn") in codes  # key 5 of the topics menu (get_help) can be pressed, not said
     assert "time to the first choice (target <= 20 s): en" in length_table(load_menu(MAIN_MENU))
+
+
+def test_the_speech_sentences_can_be_worded_in_the_menu(menu_dir):
+    from ivr import create_app
+    from ivr.sim.caller import AppTransport, Call
+
+    from .test_validator import BASE
+
+    path = menu_dir / "menus" / "main.yaml"
+    worded = "  not_sure:\n    en: I did not quite catch that.\n    es: No le entendí bien.\n  say_choice:\n    en: 'Or just say: {phrase}.'\n    es: 'O diga: {phrase}.'\n"
+    path.write_text(BASE.replace("messages:\n", "messages:\n" + worded, 1), encoding="utf-8")
+    call = Call(AppTransport(create_app({"IVR_MENU": str(path), "TWILIO_AUTH_TOKEN": TOKEN})), auth_token=TOKEN).start().press("3")
+    call.say("victims or traffickers")
+    assert call.last_heard.startswith("I did not quite catch that.") and "Or just say: who are the traffickers." in call.last_heard
+    fresh = Call(AppTransport(create_app({"IVR_MENU": str(path), "TWILIO_AUTH_TOKEN": TOKEN})), auth_token=TOKEN).start()
+    assert "You can say what you need, or press a key." in fresh.last_heard  # the default wording where none is given

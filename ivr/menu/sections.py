@@ -31,7 +31,12 @@ MESSAGES: dict[str, set[str]] = {
     "back_label": set(),
     "next_label": set(),
     "transfer_label": {"hotline"},
+    # optional: speech has its own wording in ivr/line/listen.py when these are left out
+    "speech_hint": set(),
+    "not_sure": set(),
+    "say_choice": {"phrase"},
 }
+OPTIONAL_MESSAGES = frozenset({"speech_hint", "not_sure", "say_choice"})
 
 LANGUAGE_FIELDS = {
     "name": True,
@@ -187,7 +192,7 @@ def messages(c: Checker, value: Value | None) -> dict[str, m.Text]:
     block = c.mapping(value, "messages")
     if block is None:
         return {}
-    c.fields(block, {name: True for name in MESSAGES}, "messages")
+    c.fields(block, {name: name not in OPTIONAL_MESSAGES for name in MESSAGES}, "messages")
     result: dict[str, m.Text] = {}
     for name, allowed in MESSAGES.items():
         raw = block.get(name)
