@@ -162,10 +162,11 @@ def test_auto_timeout_with_a_model_is_refused(tmp_path):
 
 def test_matching_is_lenient_but_not_loose():
     from ivr import load_menu
+    from ivr.line.hearing import Phrasebook
     from ivr.line.listen import choices
 
     menu = load_menu(MAIN_MENU)
-    found = choices(menu, menu.nodes["welcome"], "en")
+    found = Phrasebook(choices(menu, menu.nodes["welcome"], "en"))
     assert hear("national hot line", 0.8, found).choice.action.target == "national"
     assert hear("human traffic king", 0.6, found).choice.action.target == "what_is"
     for off_topic in ("what time is it", "what's the weather", "pizza delivery", "hello is anybody there", "I don't know"):

@@ -21,7 +21,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from ..menu import model as m
 
@@ -68,11 +68,15 @@ def spoken_key(said: str) -> str | None:
     return KEY_WORDS.get(match.group(1)) if match else None
 
 
+SAFETY_PHRASE = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, SAFETY), key=len, reverse=True)) + r")\b")
+SAFETY_WORDS = [phrase for phrase in SAFETY if " " not in phrase and len(phrase) >= 6]
+
+
 def is_safety(said: str) -> bool:
-    words = f" {said} "
-    return any(f" {phrase} " in words for phrase in SAFETY) or any(
-        fuzz.ratio(word, phrase) >= 88 for word in said.split() if len(word) >= 6 for phrase in SAFETY if " " not in phrase
-    )
+    """A safety phrase said, or one of its longer words nearly ("emergancy")."""
+    if SAFETY_PHRASE.search(said):
+        return True
+    return any(process.extractOne(word, SAFETY_WORDS, scorer=fuzz.ratio, score_cutoff=88) for word in said.split() if len(word) >= 6)
 
 
 @dataclass(frozen=True)
@@ -94,7 +98,18 @@ class Heard:
     alternatives: tuple[Choice, ...] = ()
 
 
-def hear(transcript: str, confidence: float, choices: Iterable[Choice]) -> Heard:
+class Phrasebook:
+    """The choices at one node in one language, with their phrases laid out flat, so that
+    rapidfuzz compares an utterance with all of them in one call (its loop is in C)."""
+
+    def __init__(self, choices: Iterable[Choice]):
+        self.choices = list(choices)
+        self.phrases = [p for choice in self.choices for p in choice.phrases]
+        self.owner = [n for n, choice in enumerate(self.choices) for _ in choice.phrases]
+        self.joined = [p.replace(" ", "") for p in self.phrases]
+
+
+def hear(transcript: str, confidence: float, book: Phrasebook) -> Heard:
     said = normalise(transcript)
     if not said:
         return Heard("nothing")
@@ -103,29 +118,42 @@ def hear(transcript: str, confidence: float, choices: Iterable[Choice]) -> Heard
     key = spoken_key(said)
     if key is not None:
         return Heard("key", key=key)
-    scored: dict[m.Action, tuple[float, Choice]] = {}
-    for choice in choices:
-        best = max((_score(said, phrase) for phrase in choice.phrases), default=0.0)
-        if best > scored.get(choice.action, (0.0, choice))[0]:
-            scored[choice.action] = (best, choice)
-    ranked = sorted(scored.values(), key=lambda pair: -pair[0])
+    best: dict[m.Action, tuple[float, Choice]] = {}
+    for index, score in enumerate(_scores(said, book)):
+        choice = book.choices[book.owner[index]]
+        if score > best.get(choice.action, (0.0, choice))[0]:
+            best[choice.action] = (score, choice)
+    ranked = sorted(best.values(), key=lambda pair: -pair[0])
     if not ranked or ranked[0][0] < WEAK:
         return Heard("nothing")
     top, runner_up = ranked[0][0], ranked[1][0] if len(ranked) > 1 else 0.0
     clear = top >= CLEAR and top - runner_up >= MARGIN and (confidence >= LOW_CONFIDENCE or top >= 97)
     if clear:
         return Heard("choice", ranked[0][1])
-    return Heard("unsure", alternatives=tuple(choice for _, choice in ranked[:2] if _ >= WEAK))
+    return Heard("unsure", alternatives=tuple(choice for score, choice in ranked[:2] if score >= WEAK))
 
 
-def _score(said: str, phrase: str) -> float:
-    """How well an utterance matches a phrase, 0-100: the phrase said inside a longer sentence
-    ("I want the Colorado hotline" ~ "colorado hotline") counts 75-100 by how much of it the
-    phrase explains, so a longer phrase said whole beats a shorter one inside it."""
-    if f" {phrase} " in f" {said} ":  # the more of the sentence the phrase explains, the surer
-        return 75.0 + 25.0 * len(phrase) / len(said)
-    whole = fuzz.ratio(said, phrase)
-    # a near miss of the phrase inside a longer sentence ("human traffic king" ~ "human trafficking")
-    inside = fuzz.partial_ratio(phrase, said) if 6 <= len(phrase) <= len(said) else 0.0
-    joined = fuzz.ratio(said.replace(" ", ""), phrase.replace(" ", ""))  # "hot line" ~ "hotline"
-    return max(whole, inside * 0.95, joined)
+def _scores(said: str, book: Phrasebook) -> list[float]:
+    """How well the utterance matches each phrase, 0-100, for all of them at once. A phrase said
+    inside a longer sentence ("I want the Colorado hotline" ~ "colorado hotline") counts 75-100
+    by how much of it the phrase explains, so a longer phrase said whole beats a shorter one
+    inside it; near misses count almost as much: a slip of a letter or two, or words split or
+    merged ("hot line", "human traffic king")."""
+    size = len(book.phrases)  # below WEAK a score changes nothing, which lets rapidfuzz skip work
+    whole = _by_index(process.extract(said, book.phrases, scorer=fuzz.ratio, limit=None, score_cutoff=WEAK), size)
+    joined = _by_index(process.extract(said.replace(" ", ""), book.joined, scorer=fuzz.ratio, limit=None, score_cutoff=WEAK), size)
+    padded = f" {said} "
+    scores = []
+    for n, phrase in enumerate(book.phrases):
+        if f" {phrase} " in padded:
+            scores.append(75.0 + 25.0 * len(phrase) / len(said))
+        else:
+            scores.append(max(whole[n], joined[n]))
+    return scores
+
+
+def _by_index(found: list[tuple[str, float, int]], size: int) -> list[float]:
+    scores = [0.0] * size
+    for _, score, index in found:
+        scores[index] = score
+    return scores

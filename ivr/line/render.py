@@ -60,7 +60,7 @@ class Renderer:
     def __init__(self, menu: m.Menu, cache_size: int = 1024):
         self.menu = menu
         self._first: dict[tuple[str, str], str] = {}  # (node, lang) -> first-visit TwiML, filled by warm()
-        self._spoken: dict[tuple[str, str], list[hearing.Choice]] = {}  # (node, lang) -> what can be said there
+        self._spoken: dict[tuple[str, str], hearing.Phrasebook] = {}  # (node, lang) -> what can be said there
         # Every answer is a pure function of its arguments, so a webhook is a cache lookup.
         # Plain dicts, not functools.lru_cache on bound methods: those make reference cycles
         # that keep a replaced menu alive until the cyclic collector finds them.
@@ -194,7 +194,7 @@ class Renderer:
         if node is None:
             return self.node(menu.start, language.code, 0, 0, MOVED)
         silences, invalids = self._clamp(node, silences, invalids)
-        heard = hearing.hear(said, confidence, self.spoken_choices(node, language.code))
+        heard = hearing.hear(said, confidence, self.phrasebook(node, language.code))
         if heard.kind == "safety":  # at once, from anywhere: a person (key 0's hotline, else the final one)
             zero = node.keys.get("0")
             target = zero.action.target if zero and zero.action.kind == m.TRANSFER else node.retry.final.target
@@ -210,11 +210,12 @@ class Renderer:
             return self._cached(key, self._node, node.id, language.code, silences, invalids + 1, UNSURE, heard.alternatives)
         return self.choose(node.id, language.code, silences, invalids, "?", line)  # like a wrong key
 
-    def spoken_choices(self, node: m.Node, lang: str) -> list[hearing.Choice]:
-        found = self._spoken.get((node.id, lang))
-        if found is None:
-            found = self._spoken[(node.id, lang)] = listen.choices(self.menu, node, lang)
-        return found
+    def phrasebook(self, node: m.Node, lang: str) -> hearing.Phrasebook:
+        """What can be said at a node, built once per node and language."""
+        book = self._spoken.get((node.id, lang))
+        if book is None:
+            book = self._spoken[(node.id, lang)] = hearing.Phrasebook(listen.choices(self.menu, node, lang))
+        return book
 
     def _alternative(self, choice: hearing.Choice, language: m.Language) -> str:
         if choice.key is not None:
@@ -262,7 +263,7 @@ class Renderer:
             finish_on_key="",  # '#' is a menu key (repeat), so it must reach us
             timeout=node.retry.timeout,
             action_on_empty_result=False,  # silence falls through to the Redirect below
-            **listen.gather_options(menu, node, language, self.spoken_choices(node, language.code)),
+            **listen.gather_options(menu, node, language, self.phrasebook(node, language.code).choices),
         )
         if notice == UNSURE:
             self._say(gather, listen.message(menu, "not_sure", language.code), language)
