@@ -23,6 +23,11 @@ from .caller import DIAL_OUTCOMES, Call, CallError, HttpTransport, Transport
 from .scripts import Script, run_script
 
 KEYS = "0123456789*#"
+# What random callers say: a spread of what the line must understand, and what it must not act on.
+SAID = (
+    "who are the victims", "Colorado hotline", "national hotline", "go back", "repeat", "press two", "español",
+    "quienes son los tratantes", "línea nacional", "what's the weather", "um", "I need help", "ayuda", "main menu",
+)  # fmt: skip
 
 
 def is_loopback(url: str) -> bool:
@@ -41,6 +46,7 @@ class LoadReport:
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
     errors: Counter = field(default_factory=Counter)
+    spoken: int = 0  # turns where the caller spoke rather than pressed
 
     @property
     def calls_per_second(self) -> float:
@@ -59,7 +65,7 @@ class LoadReport:
     def summary(self) -> str:
         lines = [
             f"calls: {self.calls} in {self.seconds:.2f}s = {self.calls_per_second:.1f} calls/s",
-            f"webhook requests: {self.requests} = {self.requests_per_second:.0f} req/s",
+            f"webhook requests: {self.requests} = {self.requests_per_second:.0f} req/s ({self.spoken} spoken turns)",
             "webhook latency: p50 {:.1f} ms, p95 {:.1f} ms, p99 {:.1f} ms, max {:.1f} ms".format(
                 *(1000 * x for x in (self.percentile(50), self.percentile(95), self.percentile(99), max(self.latencies, default=0)))
             ),
@@ -72,7 +78,8 @@ class LoadReport:
 
 
 def random_call(call: Call, rng: random.Random, max_steps: int = 12, think: float = 0.0) -> None:
-    """A caller who presses random keys, falls silent now and then, and gets random dial outcomes.
+    """A caller who presses random keys, says things now and then (on topic, off topic, asking for
+    help), falls silent now and then, and gets random dial outcomes.
 
     `think` is the mean pause (seconds) before each action: a real caller listens first.
     """
@@ -81,8 +88,11 @@ def random_call(call: Call, rng: random.Random, max_steps: int = 12, think: floa
         if think:
             time.sleep(rng.uniform(0.5, 1.5) * think)
         if call.waiting_for == "gather":
-            if rng.random() < 0.15:
+            roll = rng.random()
+            if roll < 0.15:
                 call.silence()
+            elif roll < 0.4:
+                call.say(rng.choice(SAID), round(rng.uniform(0.3, 0.95), 2))  # keys-only menus hear nothing
             else:
                 call.press(rng.choice(KEYS))
         elif call.waiting_for == "dial":
@@ -149,6 +159,7 @@ def run_load(
                 report.calls += 1
                 report.requests += len(latencies)
                 report.latencies.extend(latencies)
+                report.spoken += sum(1 for e in call.events if e.kind == "speech")
                 if error:
                     report.errors[error] += 1
                 done[0] += 1
