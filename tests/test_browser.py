@@ -147,3 +147,16 @@ def test_no_voice_is_said_and_a_broken_answer_never_breaks_the_page(page):
     key(page, "3")
     expect(page.locator("#transcript")).to_contain_text("Error: The server answered HTTP 502.")
     expect(page.locator("#hangup")).to_be_enabled()  # still a phone: hang up and call again
+
+
+def test_say_something_in_the_browser_phone(page):
+    page.click("#call")
+    expect(page.locator("#where")).to_have_text("welcome")
+    page.fill("#say-text", "who are the victims")
+    page.keyboard.press("Enter")
+    expect(page.locator("#transcript")).to_contain_text("You said: who are the victims")
+    expect(page.locator("#where")).to_have_text("victims")
+    page.fill("#say-text", "ayuda")  # typing digits or words here never presses keys
+    page.click("#say")
+    expect(page.locator("#status")).to_contain_text("Transferring to the National Human Trafficking Hotline")
+    expect(page.locator("#say-text")).to_be_disabled()

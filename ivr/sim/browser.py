@@ -113,6 +113,8 @@ def bad_request(err: HTTPException) -> Response:
 def _act(call: Call, action: str, value: str) -> None:
     if action == "press" and len(value) == 1 and value in "0123456789*#":
         call.press(value)
+    elif action == "say" and 0 < len(value.strip()) <= 300:
+        call.say(value.strip())  # an operator typing or speaking what a caller might say
     elif action == "silence":
         call.silence()
     elif action == "dial" and value in DIAL_OUTCOMES:
