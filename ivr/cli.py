@@ -279,7 +279,8 @@ def lint(path: str, fmt: str, strict: bool) -> None:
     help="Where to write NAME.mmd, NAME.dot and NAME.svg.",
 )
 @click.option("--print", "show", type=click.Choice(["mermaid", "dot"]), default=None, help="Also print this format to the terminal.")
-def graph(path: str, out_dir: str, show: str | None) -> None:
+@click.option("--phrases", is_flag=True, help="Show what a caller may say for each node and hotline.")
+def graph(path: str, out_dir: str, show: str | None, phrases: bool) -> None:
     """Draw the tree: Mermaid (renders on GitHub), Graphviz DOT, and SVG if Graphviz is installed.
 
     Hotlines are gold; nodes with lint warnings are red.
@@ -289,9 +290,9 @@ def graph(path: str, out_dir: str, show: str | None) -> None:
 
     menu = _load_or_report(path, "text")
     warnings, _ = lint_menu(menu)
-    written = write_graphs(menu, warnings, Path(out_dir))
+    written = write_graphs(menu, warnings, Path(out_dir), phrases)
     if show:
-        click.echo(mermaid(menu, warnings) if show == "mermaid" else dot(menu, warnings))
+        click.echo(mermaid(menu, warnings, phrases) if show == "mermaid" else dot(menu, warnings, phrases))
     for kind, file in written.items():
         click.echo(f"{kind}: {file}")
     if "svg" not in written:

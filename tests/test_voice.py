@@ -225,3 +225,15 @@ def test_the_speech_sentences_can_be_worded_in_the_menu(menu_dir):
     assert call.last_heard.startswith("I did not quite catch that.") and "Or just say: who are the traffickers." in call.last_heard
     fresh = Call(AppTransport(create_app({"IVR_MENU": str(path), "TWILIO_AUTH_TOKEN": TOKEN})), auth_token=TOKEN).start()
     assert "You can say what you need, or press a key." in fresh.last_heard  # the default wording where none is given
+
+
+def test_graph_can_show_phrases(tmp_path):
+    from click.testing import CliRunner
+
+    from ivr.cli import main
+
+    plain = CliRunner().invoke(main, ["graph", str(MAIN_MENU), "--out-dir", str(tmp_path / "a"), "--print", "mermaid"])
+    said = CliRunner().invoke(main, ["graph", str(MAIN_MENU), "--out-dir", str(tmp_path / "b"), "--print", "dot", "--phrases"])
+    assert plain.exit_code == said.exit_code == 0
+    assert "say:" not in plain.output
+    assert "say: 'who are the victims', 'victims'" in said.output and "say: 'Colorado', 'Colorado hotline'" in said.output

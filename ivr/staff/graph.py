@@ -68,7 +68,15 @@ def _node_text(menu: m.Menu, node: m.Node) -> str:
     return first_words(text)
 
 
-def mermaid(menu: m.Menu, warnings: list[MenuProblem] = ()) -> str:  # type: ignore[assignment]
+def said(menu: m.Menu, phrases: m.Phrases, show: bool) -> str:
+    """'say: "victims", "who are the victims"': what a caller may say for it (with --phrases)."""
+    spoken = phrases.get(menu.default_language, ())
+    if not show or not spoken:
+        return ""
+    return "say: " + ", ".join(f"'{p}'" for p in spoken[:3]) + (" ..." if len(spoken) > 3 else "")
+
+
+def mermaid(menu: m.Menu, warnings: list[MenuProblem] = (), phrases: bool = False) -> str:  # type: ignore[assignment]
     def esc(text: str) -> str:
         return text.replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
 
@@ -80,13 +88,18 @@ def mermaid(menu: m.Menu, warnings: list[MenuProblem] = ()) -> str:  # type: ign
         text = _node_text(menu, node)
         if text:
             label += f"<br/>{esc(text)}"
+        if said(menu, node.say, phrases):
+            label += f"<br/>{esc(said(menu, node.say, phrases))}"
         if node.id in flagged:
             label += "<br/><i>" + esc(first_words(flagged[node.id][0], 12)) + "</i>"
         shape = ('["', '"]') if node.kind == m.MENU else ('("', '")')
         lines.append(f"  {node.id}{shape[0]}{label}{shape[1]}")
     for hotline in menu.hotlines.values():
         name = hotline.name.get(menu.default_language, hotline.id)
-        lines.append(f'  hotline_{hotline.id}[["☎ {esc(hotline.id)}: {esc(first_words(name))}<br/>{hotline.number}"]]')
+        say = said(menu, hotline.say, phrases)
+        lines.append(
+            f'  hotline_{hotline.id}[["☎ {esc(hotline.id)}: {esc(first_words(name))}<br/>{hotline.number}{"<br/>" + esc(say) if say else ""}"]]'
+        )
     for source, target, key in _edges(menu):
         target_id = target.replace("hotline:", "hotline_")
         lines.append(f'  {source} -- "{esc(key)}" --> {target_id}')
@@ -102,7 +115,7 @@ def mermaid(menu: m.Menu, warnings: list[MenuProblem] = ()) -> str:  # type: ign
     return "\n".join(lines) + "\n"
 
 
-def dot(menu: m.Menu, warnings: list[MenuProblem] = ()) -> str:  # type: ignore[assignment]
+def dot(menu: m.Menu, warnings: list[MenuProblem] = (), phrases: bool = False) -> str:  # type: ignore[assignment]
     def q(text: str) -> str:
         return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
@@ -116,7 +129,9 @@ def dot(menu: m.Menu, warnings: list[MenuProblem] = ()) -> str:  # type: ignore[
         f"  start -> {q(menu.start)};",
     ]
     for node in menu.nodes.values():
-        label = f"{node.id} ({node.kind})\n{_node_text(menu, node)}"
+        label = f"{node.id} ({node.kind})\n{_node_text(menu, node)}" + (
+            f"\n{said(menu, node.say, phrases)}" if said(menu, node.say, phrases) else ""
+        )
         attrs = {"shape": "box", "label": label, "id": f"node-{node.id}"}
         if node.kind == m.CONTENT:
             attrs["style"] = "rounded"
@@ -127,7 +142,7 @@ def dot(menu: m.Menu, warnings: list[MenuProblem] = ()) -> str:  # type: ignore[
         name = hotline.name.get(menu.default_language, hotline.id)
         lines.append(
             f'  {q("hotline:" + hotline.id)} [shape=doubleoctagon, style=filled, fillcolor="#fde68a", color="#b45309", penwidth=2, '
-            f"id={q('hotline-' + hotline.id)}, label={q(f'☎ {hotline.id}: {first_words(name)}' + chr(10) + hotline.number)}];"
+            f"id={q('hotline-' + hotline.id)}, label={q(f'☎ {hotline.id}: {first_words(name)}' + chr(10) + hotline.number + (chr(10) + said(menu, hotline.say, phrases) if said(menu, hotline.say, phrases) else ''))}];"
         )
     for source, target, key in _edges(menu):
         style = ', color="#b45309", penwidth=2' if target.startswith("hotline:") else ""
@@ -139,13 +154,13 @@ def dot(menu: m.Menu, warnings: list[MenuProblem] = ()) -> str:  # type: ignore[
     return "\n".join(lines) + "\n"
 
 
-def write_graphs(menu: m.Menu, warnings: list[MenuProblem], out_dir: Path) -> dict[str, Path]:
+def write_graphs(menu: m.Menu, warnings: list[MenuProblem], out_dir: Path, phrases: bool = False) -> dict[str, Path]:
     """Write NAME.mmd and NAME.dot, and NAME.svg when Graphviz's `dot` is installed."""
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = Path(menu.path).stem
     written = {"mermaid": out_dir / f"{stem}.mmd", "dot": out_dir / f"{stem}.dot"}
-    written["mermaid"].write_text(mermaid(menu, warnings), encoding="utf-8")
-    written["dot"].write_text(dot(menu, warnings), encoding="utf-8")
+    written["mermaid"].write_text(mermaid(menu, warnings, phrases), encoding="utf-8")
+    written["dot"].write_text(dot(menu, warnings, phrases), encoding="utf-8")
     dot_program = shutil.which("dot")
     if dot_program:
         svg = out_dir / f"{stem}.svg"
