@@ -62,7 +62,7 @@ def test_an_unclear_answer_asks_again_with_the_two_likeliest(dial):
     heard = call.last_heard
     assert heard.startswith("Sorry, I am not sure I understood.")
     assert "For who the victims and the traffickers are, press 2." in heard  # on this menu: by its key
-    assert "Or say: who are the traffickers." in heard  # not on this menu: by what to say
+    assert "You can say: who are the traffickers." in heard  # not on this menu: by what to say
     assert call.node == "learn" and call.waiting_for == "gather"
 
 

@@ -16,7 +16,7 @@ LANGUAGE = "language"  # an Action kind only speech makes: switch the call's lan
 DEFAULT_MESSAGES = {
     "speech_hint": {"en": "You can say what you need, or press a key.", "es": "Puede decir lo que necesita, u oprimir una tecla."},
     "not_sure": {"en": "Sorry, I am not sure I understood.", "es": "Disculpe, no estoy segura de haber entendido."},
-    "say_choice": {"en": "Or say: {phrase}.", "es": "O diga: {phrase}."},
+    "say_choice": {"en": "You can say: {phrase}.", "es": "Puede decir: {phrase}."},
 }
 
 

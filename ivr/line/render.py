@@ -138,13 +138,18 @@ class Renderer:
             return self.final(node, lang, line)
         return self.node(node.id, lang, silences, invalids, notice if notice in NOTICES else None)
 
-    def _choose(self, node_id: str, lang: str, silences: int, invalids: int, digits: str, line: str) -> str:
-        menu = self.menu
-        language = menu.language(lang)
-        node = menu.nodes.get(node_id)
+    def _where(self, node_id: str, lang: str, silences: int, invalids: int) -> tuple[m.Node | None, m.Language, int, int]:
+        """The node a request is about (None if a reload removed it), its language, and the counts clamped."""
+        language = self.menu.language(lang)
+        node = self.menu.nodes.get(node_id)
         if node is None:
-            return self.node(menu.start, language.code, 0, 0, MOVED)
-        silences, invalids = self._clamp(node, silences, invalids)
+            return None, language, 0, 0
+        return (node, language, *self._clamp(node, silences, invalids))
+
+    def _choose(self, node_id: str, lang: str, silences: int, invalids: int, digits: str, line: str) -> str:
+        node, language, silences, invalids = self._where(node_id, lang, silences, invalids)
+        if node is None:
+            return self.node(self.menu.start, language.code, 0, 0, MOVED)
         if not digits:
             return self.menu_request(node.id, language.code, silences + 1, invalids, SILENCE, line)
         switch = self._language_for_key(digits, language.code)
@@ -188,12 +193,9 @@ class Renderer:
 
     def hear(self, node_id: str, lang: str, silences: int, invalids: int, said: str, confidence: float, line: str = "") -> str:
         """The caller spoke. What they said is never cached, kept or logged: only what it meant."""
-        menu = self.menu
-        language = menu.language(lang)
-        node = menu.nodes.get(node_id)
+        node, language, silences, invalids = self._where(node_id, lang, silences, invalids)
         if node is None:
-            return self.node(menu.start, language.code, 0, 0, MOVED)
-        silences, invalids = self._clamp(node, silences, invalids)
+            return self.node(self.menu.start, language.code, 0, 0, MOVED)
         heard = hearing.hear(said, confidence, self.phrasebook(node, language.code))
         if heard.kind == "safety":  # at once, from anywhere: a person (key 0's hotline, else the final one)
             zero = node.keys.get("0")
