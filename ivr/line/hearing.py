@@ -107,6 +107,7 @@ class Phrasebook:
         self.phrases = [p for choice in self.choices for p in choice.phrases]
         self.owner = [n for n, choice in enumerate(self.choices) for _ in choice.phrases]
         self.joined = [p.replace(" ", "") for p in self.phrases]
+        self.padded = [f" {p} " for p in self.phrases]  # for "said whole inside the sentence"
 
 
 def hear(transcript: str, confidence: float, book: Phrasebook) -> Heard:
@@ -119,41 +120,34 @@ def hear(transcript: str, confidence: float, book: Phrasebook) -> Heard:
     if key is not None:
         return Heard("key", key=key)
     best: dict[m.Action, tuple[float, Choice]] = {}
-    for index, score in enumerate(_scores(said, book)):
+    for index, score in _scores(said, book).items():
         choice = book.choices[book.owner[index]]
         if score > best.get(choice.action, (0.0, choice))[0]:
             best[choice.action] = (score, choice)
     ranked = sorted(best.values(), key=lambda pair: -pair[0])
-    if not ranked or ranked[0][0] < WEAK:
+    if not ranked:
         return Heard("nothing")
     top, runner_up = ranked[0][0], ranked[1][0] if len(ranked) > 1 else 0.0
     clear = top >= CLEAR and top - runner_up >= MARGIN and (confidence >= LOW_CONFIDENCE or top >= 97)
     if clear:
         return Heard("choice", ranked[0][1])
-    return Heard("unsure", alternatives=tuple(choice for score, choice in ranked[:2] if score >= WEAK))
+    return Heard("unsure", alternatives=tuple(choice for _, choice in ranked[:2]))
 
 
-def _scores(said: str, book: Phrasebook) -> list[float]:
-    """How well the utterance matches each phrase, 0-100, for all of them at once. A phrase said
-    inside a longer sentence ("I want the Colorado hotline" ~ "colorado hotline") counts 75-100
-    by how much of it the phrase explains, so a longer phrase said whole beats a shorter one
-    inside it; near misses count almost as much: a slip of a letter or two, or words split or
-    merged ("hot line", "human traffic king")."""
-    size = len(book.phrases)  # below WEAK a score changes nothing, which lets rapidfuzz skip work
-    whole = _by_index(process.extract(said, book.phrases, scorer=fuzz.ratio, limit=None, score_cutoff=WEAK), size)
-    joined = _by_index(process.extract(said.replace(" ", ""), book.joined, scorer=fuzz.ratio, limit=None, score_cutoff=WEAK), size)
+def _scores(said: str, book: Phrasebook) -> dict[int, float]:
+    """How well the utterance matches each phrase that matches at all (WEAK or more), by the
+    phrase's index. A phrase said inside a longer sentence ("I want the Colorado hotline" ~
+    "colorado hotline") counts 75-100 by how much of it the phrase explains, so a longer phrase
+    said whole beats a shorter one inside it; near misses count almost as much: a slip of a
+    letter or two, or words split or merged ("hot line", "human traffic king")."""
+    scores: dict[int, float] = {}
+    # below WEAK a score changes nothing, which lets rapidfuzz skip work
+    for _, score, n in process.extract(said, book.phrases, scorer=fuzz.ratio, limit=None, score_cutoff=WEAK):
+        scores[n] = score
+    for _, score, n in process.extract(said.replace(" ", ""), book.joined, scorer=fuzz.ratio, limit=None, score_cutoff=WEAK):
+        scores[n] = max(score, scores.get(n, 0.0))
     padded = f" {said} "
-    scores = []
-    for n, phrase in enumerate(book.phrases):
-        if f" {phrase} " in padded:
-            scores.append(75.0 + 25.0 * len(phrase) / len(said))
-        else:
-            scores.append(max(whole[n], joined[n]))
-    return scores
-
-
-def _by_index(found: list[tuple[str, float, int]], size: int) -> list[float]:
-    scores = [0.0] * size
-    for _, score, index in found:
-        scores[index] = score
+    for n, phrase in enumerate(book.padded):
+        if phrase in padded:
+            scores[n] = 75.0 + 25.0 * (len(phrase) - 2) / len(said)
     return scores
