@@ -7,6 +7,8 @@ attributes of `<Gather>` when the menu has speech on.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..menu import model as m
 from .hearing import Choice, normalise
 
@@ -25,32 +27,44 @@ def message(menu: m.Menu, name: str, lang: str, **values: str) -> str:
     return text.format(**values)
 
 
-def choices(menu: m.Menu, node: m.Node, lang: str) -> list[Choice]:
-    """Everything a caller may ask for at `node`, by voice: its options and the global keys,
-    the hotlines, any section by its topic, and the other languages."""
-    keys_for, labels = {}, {}
+def _choice(action: m.Action, label: str, phrases: m.Phrases, lang: str, every_language: bool = False) -> Choice | None:
+    said = tuple(dict.fromkeys(p for code, items in phrases.items() if every_language or code == lang for p in items))
+    if not said:
+        return None
+    return Choice(action, label or said[0][:1].upper() + said[0][1:], None, tuple(dict.fromkeys(normalise(p) for p in said)), said)
+
+
+def shared_choices(menu: m.Menu, lang: str) -> list[Choice]:
+    """What can be said on every menu: the hotlines, any section by its topic, the other
+    languages. Built once per language, not once per node (a big menu has thousands)."""
+    found = [_choice(m.Action(m.TRANSFER, h.id), h.name.get(lang, ""), h.say, lang) for h in menu.hotlines.values()]
+    found += [_choice(m.Action(m.GOTO, n.id), n.title.get(lang, ""), n.say, lang) for n in menu.nodes.values() if n.say]
+    found += [
+        _choice(m.Action(LANGUAGE, code), language.switch_label, language.say, lang, every_language=True)
+        for code, language in menu.languages.items()
+        if code != lang
+    ]
+    return [choice for choice in found if choice is not None]
+
+
+def choices(menu: m.Menu, node: m.Node, lang: str, shared: list[Choice] | None = None) -> list[Choice]:
+    """Everything a caller may ask for at `node`, by voice: its own keys (options and the global
+    keys), and what can be said everywhere, named by this node's key and label where it has one."""
+    keys_for: dict[m.Action, str] = {}
+    labels: dict[m.Action, str] = {}
     for key, option in node.keys.items():
         keys_for.setdefault(option.action, key)
         if option.label.get(lang):
             labels.setdefault(option.action, option.label[lang])
-    found: list[Choice] = []
-
-    def add(action: m.Action, label: str, phrases: m.Phrases, every_language: bool = False) -> None:
-        said = tuple(dict.fromkeys(p for code, items in phrases.items() if every_language or code == lang for p in items))
-        if said:
-            label = labels.get(action) or label or said[0][:1].upper() + said[0][1:]  # what this menu calls it
-            found.append(Choice(action, label, keys_for.get(action), tuple(dict.fromkeys(normalise(p) for p in said)), said))
-
-    for option in node.keys.values():
-        add(option.action, option.label.get(lang, ""), option.say)
-    for hotline in menu.hotlines.values():
-        add(m.Action(m.TRANSFER, hotline.id), hotline.name.get(lang, ""), hotline.say)
-    for target in menu.nodes.values():
-        add(m.Action(m.GOTO, target.id), target.title.get(lang, ""), target.say)
-    for language in menu.languages.values():
-        if language.code != lang:
-            add(m.Action(LANGUAGE, language.code), language.switch_label, language.say, every_language=True)
-    return found
+    found = [_choice(option.action, option.label.get(lang, ""), option.say, lang) for option in node.keys.values()]
+    found += shared if shared is not None else shared_choices(menu, lang)
+    return [
+        replace(choice, key=keys_for[choice.action], label=labels.get(choice.action) or choice.label)
+        if choice.action in keys_for
+        else choice
+        for choice in found
+        if choice is not None
+    ]
 
 
 def gather_options(menu: m.Menu, node: m.Node, language: m.Language, found: list[Choice]) -> dict[str, object]:

@@ -61,6 +61,7 @@ class Renderer:
         self.menu = menu
         self._first: dict[tuple[str, str], str] = {}  # (node, lang) -> first-visit TwiML, filled by warm()
         self._spoken: dict[tuple[str, str], hearing.Phrasebook] = {}  # (node, lang) -> what can be said there
+        self._shared: dict[str, list[hearing.Choice]] = {}  # lang -> what can be said everywhere
         # Every answer is a pure function of its arguments, so a webhook is a cache lookup.
         # Plain dicts, not functools.lru_cache on bound methods: those make reference cycles
         # that keep a replaced menu alive until the cyclic collector finds them.
@@ -216,7 +217,10 @@ class Renderer:
         """What can be said at a node, built once per node and language."""
         book = self._spoken.get((node.id, lang))
         if book is None:
-            book = self._spoken[(node.id, lang)] = hearing.Phrasebook(listen.choices(self.menu, node, lang))
+            shared = self._shared.get(lang)
+            if shared is None:
+                shared = self._shared[lang] = listen.shared_choices(self.menu, lang)
+            book = self._spoken[(node.id, lang)] = hearing.Phrasebook(listen.choices(self.menu, node, lang, shared))
         return book
 
     def _alternative(self, choice: hearing.Choice, language: m.Language) -> str:
