@@ -67,12 +67,19 @@ def choices(menu: m.Menu, node: m.Node, lang: str, shared: list[Choice] | None =
     ]
 
 
-def gather_options(menu: m.Menu, node: m.Node, language: m.Language, found: list[Choice]) -> dict[str, object]:
+def hints(node: m.Node, lang: str, shared: list[Choice]) -> list[str]:
+    """The phrases Twilio is told to expect at a node, as written (no Choice objects are made:
+    a big menu renders thousands of nodes, and most are never spoken to)."""
+    own = (p for option in node.keys.values() for p in option.say.get(lang, ()))
+    everywhere = (p for choice in shared for p in choice.spoken)
+    return list(dict.fromkeys(p.replace(",", " ") for p in (*own, *everywhere)))[:MAX_HINTS]
+
+
+def gather_options(menu: m.Menu, node: m.Node, language: m.Language, hinted: list[str]) -> dict[str, object]:
     """`<Gather>` attributes for speech at this node (none when the menu listens for keys only)."""
     speech = menu.speech.get(language.code)
     if speech is None:
         return {"input": "dtmf"}
-    hints = list(dict.fromkeys(p.replace(",", " ") for choice in found for p in choice.spoken))[:MAX_HINTS]
     options: dict[str, object] = {
         "input": "dtmf speech",
         "language": speech.language,
@@ -80,8 +87,8 @@ def gather_options(menu: m.Menu, node: m.Node, language: m.Language, found: list
         # A section is read at length, maybe in a car or on a street: noise must not cut it off.
         "barge_in": node.kind == m.MENU,
     }
-    if hints:
-        options["hints"] = ", ".join(hints)
+    if hinted:
+        options["hints"] = ", ".join(hinted)
     if speech.model:
         options["speech_model"] = speech.model
     return options

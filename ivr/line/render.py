@@ -216,12 +216,15 @@ class Renderer:
     def phrasebook(self, node: m.Node, lang: str) -> hearing.Phrasebook:
         """What can be said at a node, built once per node and language."""
         book = self._spoken.get((node.id, lang))
-        if book is None:
-            shared = self._shared.get(lang)
-            if shared is None:
-                shared = self._shared[lang] = listen.shared_choices(self.menu, lang)
-            book = self._spoken[(node.id, lang)] = hearing.Phrasebook(listen.choices(self.menu, node, lang, shared))
+        if book is None:  # made when a caller first speaks at this node
+            book = self._spoken[(node.id, lang)] = hearing.Phrasebook(listen.choices(self.menu, node, lang, self.shared_choices(lang)))
         return book
+
+    def shared_choices(self, lang: str) -> list[hearing.Choice]:
+        shared = self._shared.get(lang)
+        if shared is None:
+            shared = self._shared[lang] = listen.shared_choices(self.menu, lang)
+        return shared
 
     def _alternative(self, choice: hearing.Choice, language: m.Language) -> str:
         if choice.key is not None:
@@ -269,7 +272,7 @@ class Renderer:
             finish_on_key="",  # '#' is a menu key (repeat), so it must reach us
             timeout=node.retry.timeout,
             action_on_empty_result=False,  # silence falls through to the Redirect below
-            **listen.gather_options(menu, node, language, self.phrasebook(node, language.code).choices),
+            **listen.gather_options(menu, node, language, listen.hints(node, language.code, self.shared_choices(language.code))),
         )
         if notice == UNSURE:
             self._say(gather, listen.message(menu, "not_sure", language.code), language)
