@@ -129,15 +129,12 @@ class Renderer:
         return self.node(self.menu.start, self.menu.language(lang).code)
 
     def _menu_request(self, node_id: str, lang: str, silences: int, invalids: int, notice: str | None, line: str) -> str:
-        menu = self.menu
-        lang = menu.language(lang).code
-        node = menu.nodes.get(node_id)
+        node, language, silences, invalids = self._where(node_id, lang, silences, invalids)
         if node is None:
-            return self.node(menu.start, lang, 0, 0, MOVED)
-        silences, invalids = self._clamp(node, silences, invalids)
+            return self.node(self.menu.start, language.code, 0, 0, MOVED)
         if silences >= node.retry.silence_limit:
-            return self.final(node, lang, line)
-        return self.node(node.id, lang, silences, invalids, notice if notice in NOTICES else None)
+            return self.final(node, language.code, line)
+        return self.node(node.id, language.code, silences, invalids, notice if notice in NOTICES else None)
 
     def _where(self, node_id: str, lang: str, silences: int, invalids: int) -> tuple[m.Node | None, m.Language, int, int]:
         """The node a request is about (None if a reload removed it), its language, and the counts clamped."""
