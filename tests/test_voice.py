@@ -163,10 +163,10 @@ def test_auto_timeout_with_a_model_is_refused(tmp_path):
 def test_matching_is_lenient_but_not_loose():
     from ivr import load_menu
     from ivr.line.hearing import Phrasebook
-    from ivr.line.listen import choices
+    from ivr.line.listen import choices, shared_choices
 
     menu = load_menu(MAIN_MENU)
-    found = Phrasebook(choices(menu, menu.nodes["welcome"], "en"))
+    found = Phrasebook(choices(menu.nodes["welcome"], "en", shared_choices(menu, "en")))
     assert hear("national hot line", 0.8, found).choice.action.target == "national"
     assert hear("human traffic king", 0.6, found).choice.action.target == "what_is"
     for off_topic in ("what time is it", "what's the weather", "pizza delivery", "hello is anybody there", "I don't know"):
@@ -237,3 +237,22 @@ def test_graph_can_show_phrases(tmp_path):
     assert plain.exit_code == said.exit_code == 0
     assert "say:" not in plain.output
     assert "say: 'who are the victims', 'victims'" in said.output and "say: 'Colorado', 'Colorado hotline'" in said.output
+
+
+def test_more_phrases_than_twilio_hints_are_cut_and_warned_about(menu_dir):
+    import xml.etree.ElementTree as ET
+
+    from ivr import load_menu
+    from ivr.line.render import Renderer
+    from ivr.staff.lint import lint_menu
+
+    from .test_validator import BASE
+
+    many = ", ".join(f"hotline phrase {n}" for n in range(520))
+    path = menu_dir / "menus" / "main.yaml"
+    path.write_text(BASE.replace("en: [national hotline, national,", f"en: [{many}, national hotline, national,", 1), encoding="utf-8")
+    menu = load_menu(path)
+    hints = ET.fromstring(Renderer(menu).node("welcome", "en")).find("Gather").get("hints").split(", ")
+    assert len(hints) == 500
+    warnings, _ = lint_menu(menu)
+    assert any(w.code == "too-many-hints" and w.node == "welcome" and "Twilio takes 500 hints" in w.message for w in warnings)

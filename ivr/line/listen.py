@@ -47,7 +47,7 @@ def shared_choices(menu: m.Menu, lang: str) -> list[Choice]:
     return [choice for choice in found if choice is not None]
 
 
-def choices(menu: m.Menu, node: m.Node, lang: str, shared: list[Choice] | None = None) -> list[Choice]:
+def choices(node: m.Node, lang: str, shared: list[Choice]) -> list[Choice]:
     """Everything a caller may ask for at `node`, by voice: its own keys (options and the global
     keys), and what can be said everywhere, named by this node's key and label where it has one."""
     keys_for: dict[m.Action, str] = {}
@@ -57,7 +57,7 @@ def choices(menu: m.Menu, node: m.Node, lang: str, shared: list[Choice] | None =
         if option.label.get(lang):
             labels.setdefault(option.action, option.label[lang])
     found = [_choice(option.action, option.label.get(lang, ""), option.say, lang) for option in node.keys.values()]
-    found += shared if shared is not None else shared_choices(menu, lang)
+    found += shared
     return [
         replace(choice, key=keys_for[choice.action], label=labels.get(choice.action) or choice.label)
         if choice.action in keys_for
@@ -68,11 +68,12 @@ def choices(menu: m.Menu, node: m.Node, lang: str, shared: list[Choice] | None =
 
 
 def hints(node: m.Node, lang: str, shared: list[Choice]) -> list[str]:
-    """The phrases Twilio is told to expect at a node, as written (no Choice objects are made:
-    a big menu renders thousands of nodes, and most are never spoken to)."""
+    """The phrases a caller may say at a node, as written, for Twilio's hints (no Choice objects
+    are made: a big menu renders thousands of nodes, and most are never spoken to). All of
+    them: `<Gather>` takes the first MAX_HINTS, and lint warns about the rest."""
     own = (p for option in node.keys.values() for p in option.say.get(lang, ()))
     everywhere = (p for choice in shared for p in choice.spoken)
-    return list(dict.fromkeys(p.replace(",", " ") for p in (*own, *everywhere)))[:MAX_HINTS]
+    return list(dict.fromkeys(p.replace(",", " ") for p in (*own, *everywhere)))
 
 
 def gather_options(menu: m.Menu, node: m.Node, language: m.Language, hinted: list[str]) -> dict[str, object]:
@@ -88,7 +89,7 @@ def gather_options(menu: m.Menu, node: m.Node, language: m.Language, hinted: lis
         "barge_in": node.kind == m.MENU,
     }
     if hinted:
-        options["hints"] = ", ".join(hinted)
+        options["hints"] = ", ".join(hinted[:MAX_HINTS])
     if speech.model:
         options["speech_model"] = speech.model
     return options

@@ -214,7 +214,7 @@ class Renderer:
         """What can be said at a node, built once per node and language."""
         book = self._spoken.get((node.id, lang))
         if book is None:  # made when a caller first speaks at this node
-            book = self._spoken[(node.id, lang)] = hearing.Phrasebook(listen.choices(self.menu, node, lang, self.shared_choices(lang)))
+            book = self._spoken[(node.id, lang)] = hearing.Phrasebook(listen.choices(node, lang, self.shared_choices(lang)))
         return book
 
     def shared_choices(self, lang: str) -> list[hearing.Choice]:

@@ -15,9 +15,10 @@ def speech_warnings(menu: m.Menu) -> Iterator[Warning]:
     if not menu.speech:
         return
     codes = list(menu.languages)
+    shared = {lang: listen.shared_choices(menu, lang) for lang in codes}  # once, not once per node
     for node in menu.nodes.values():
         for lang in codes:
-            found = listen.choices(menu, node, lang)
+            found = listen.choices(node, lang, shared[lang])
             meanings: dict[str, set[m.Action]] = {}
             for choice in found:
                 for phrase in choice.phrases:
@@ -40,7 +41,7 @@ def speech_warnings(menu: m.Menu) -> Iterator[Warning]:
                         f"At node '{node.id}' a {lang} caller can press {option.key} ({option.action}) but cannot say it: add 'say:' phrases to the option, or to its node or hotline.",
                         "keys-only",
                     )
-            hints = {p for choice in found for p in choice.spoken}
+            hints = listen.hints(node, lang, shared[lang])  # exactly what the line would hint
             if len(hints) > listen.MAX_HINTS:
                 yield (
                     node,
