@@ -151,7 +151,12 @@ def test_calls(files: tuple[str, ...], url: str | None, menu_path: str, token: s
     failed = 0
     for path in paths:
         if is_suite(path):
-            suite = run_suite(load_suite(path), transport, menu, token)
+            try:
+                suite = run_suite(load_suite(path), transport, menu, token)
+            except ScriptError as err:
+                click.secho(f"ERROR {err}", fg="red")
+                failed += 1
+                continue
             click.echo(f"\nUtterance suite {path}:\n{suite.report()}")
             for failure in suite.failures:
                 click.secho(f"  MISS {failure}", fg="red")

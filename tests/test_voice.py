@@ -256,3 +256,15 @@ def test_more_phrases_than_twilio_hints_are_cut_and_warned_about(menu_dir):
     assert len(hints) == 500
     warnings, _ = lint_menu(menu)
     assert any(w.code == "too-many-hints" and w.node == "welcome" and "Twilio takes 500 hints" in w.message for w in warnings)
+
+
+def test_a_broken_utterance_suite_is_an_error_not_a_traceback(tmp_path):
+    from click.testing import CliRunner
+
+    from ivr.cli import main
+
+    suite = tmp_path / "utterances.yaml"
+    suite.write_text("utterances:\n  - {say: colorado, expect: coneht\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["test-calls", str(suite), "--menu", str(MAIN_MENU)])
+    assert result.exit_code == 1 and "ERROR" in result.output and "not readable as YAML" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)

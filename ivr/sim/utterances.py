@@ -70,8 +70,11 @@ def is_suite(path: str) -> bool:
 
 
 def load_suite(path: str) -> list[Utterance]:
-    with open(path, encoding="utf-8") as handle:
-        data = yaml.safe_load(handle)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = yaml.safe_load(handle)
+    except yaml.YAMLError as err:
+        raise ScriptError(f"{path}: not readable as YAML ({err})") from None
     if not isinstance(data, dict) or not isinstance(data.get("utterances"), list):
         raise ScriptError(f"{path}: an utterance suite is a mapping with a list under 'utterances'.")
     suite = []
