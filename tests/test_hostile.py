@@ -145,7 +145,7 @@ def test_menu_file_path_from_env(monkeypatch):
 def test_odd_digits_share_one_answer(app):
     """Any non-key input is one "wrong key" answer: it cannot crowd good answers out of the cache."""
     renderer = app.extensions["ivr_store"].current
-    answers = {renderer.choose("learn", "en", 0, 0, odd) for odd in ["a", "é", "12", "٣", "x" * 64, "?"]}
+    answers = {renderer.choose("learn", "en", 0, 0, odd).xml for odd in ["a", "é", "12", "٣", "x" * 64, "?"]}
     assert len(answers) == 1 and "Sorry, that key is not one of the choices." in answers.pop()
     keys = {k for k in renderer._cache if k[0] == "choose"}
     assert keys == {("choose", "learn", "en", 0, 0, "?", "")}

@@ -131,7 +131,7 @@ def test_gather_hints_fit_twilios_limits():
     renderer = Renderer(load_menu(MAIN_MENU))
     for node_id in renderer.menu.nodes:
         for lang in ("en", "es"):
-            xml = renderer.node(node_id, lang)
+            xml = renderer.node(node_id, lang).xml
             hints = re.search(r'hints="([^"]*)"', xml).group(1).split(", ")
             assert len(hints) <= 500 and all(0 < len(h) <= 100 for h in hints)
 
@@ -252,7 +252,7 @@ def test_more_phrases_than_twilio_hints_are_cut_and_warned_about(menu_dir):
     path = menu_dir / "menus" / "main.yaml"
     path.write_text(BASE.replace("en: [national hotline, national,", f"en: [{many}, national hotline, national,", 1), encoding="utf-8")
     menu = load_menu(path)
-    hints = ET.fromstring(Renderer(menu).node("welcome", "en")).find("Gather").get("hints").split(", ")
+    hints = ET.fromstring(Renderer(menu).node("welcome", "en").xml).find("Gather").get("hints").split(", ")
     assert len(hints) == 500
     warnings, _ = lint_menu(menu)
     assert any(w.code == "too-many-hints" and w.node == "welcome" and "Twilio takes 500 hints" in w.message for w in warnings)

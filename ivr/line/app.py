@@ -40,7 +40,14 @@ def settings_from_env(environ: dict[str, str] | os._Environ[str] = os.environ) -
         "IVR_SIMULATOR": environ.get("IVR_SIMULATOR", ""),
         "IVR_SIMULATOR_PASSWORD": environ.get("IVR_SIMULATOR_PASSWORD", ""),
         "IVR_RELOAD_INTERVAL": float(environ.get("IVR_RELOAD_INTERVAL", "1") or 1),
+        "IVR_STATS_URL": environ.get("IVR_STATS_URL", ""),
+        "IVR_STATS_PASSWORD": environ.get("IVR_STATS_PASSWORD", ""),
     }
+
+
+def state_dir(menu: str | Path, setting: str = "") -> Path:
+    """What the server writes (last good menu, statistics): IVR_STATE_DIR, or state/ beside menus/."""
+    return Path(setting) if setting else Path(menu).resolve().parent.parent / "state"
 
 
 def create_line_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -59,7 +66,8 @@ def create_line_app(overrides: dict[str, Any] | None = None) -> Flask:
         )
     app.config["IVR_PUBLIC_URL"] = public_url
     menu = Path(app.config["IVR_MENU"])
-    state = app.config["IVR_STATE_DIR"] or menu.resolve().parent.parent / "state"  # what the server writes: beside menus/
+    state = state_dir(menu, app.config["IVR_STATE_DIR"])
+    app.config["IVR_STATE_DIR"] = str(state)
     store = MenuStore(menu, state_dir=state, interval=app.config["IVR_RELOAD_INTERVAL"], max_bytes=app.config["IVR_MENU_MAX_BYTES"])
     app.extensions["ivr_store"] = store
     if token:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from typing import NamedTuple
 from urllib.parse import quote, urlencode
 
 from twilio.twiml.voice_response import Gather, VoiceResponse
@@ -18,6 +19,7 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 from ..menu import model as m
 from ..menu.spoken import spoken_digits, spoken_number
 from . import hearing, listen
+from .events import BOTH_FAILED, ESCALATION, FAILOVER, LANGUAGE, SAFETY, SECTION, TRANSFER, Event
 
 DIAL_TIMEOUT = 28  # seconds of ringing before we try the other hotline
 DIAL_SUCCESS = ("completed", "answered")
@@ -26,6 +28,16 @@ INVALID = "invalid"
 MOVED = "moved"
 UNSURE = "unsure"
 NOTICES = (SILENCE, INVALID, MOVED)
+
+
+class Answer(NamedTuple):
+    """A TwiML document, and what it means for the anonymous statistics (see events.py)."""
+
+    xml: str
+    events: tuple[Event, ...] = ()
+
+    def plus(self, *events: Event) -> Answer:
+        return Answer(self.xml, self.events + events)
 
 
 def url(route: str, **params: object) -> str:
@@ -59,24 +71,24 @@ class Renderer:
 
     def __init__(self, menu: m.Menu, cache_size: int = 1024):
         self.menu = menu
-        self._first: dict[tuple[str, str], str] = {}  # (node, lang) -> first-visit TwiML, filled by warm()
+        self._first: dict[tuple[str, str], Answer] = {}  # (node, lang) -> first visit, filled by warm()
         self._spoken: dict[tuple[str, str], hearing.Phrasebook] = {}  # (node, lang) -> what can be said there
         self._shared: dict[str, list[hearing.Choice]] = {}  # lang -> what can be said everywhere
         # Every answer is a pure function of its arguments, so a webhook is a cache lookup.
         # Plain dicts, not functools.lru_cache on bound methods: those make reference cycles
         # that keep a replaced menu alive until the cyclic collector finds them.
-        self._cache: dict[tuple, str] = {}
+        self._cache: dict[tuple, Answer] = {}
         self._cache_size = cache_size
 
     # --- answers (each a TwiML string, cached) ---------------------------------------------
-    def _cached(self, key: tuple, build, *args) -> str:  # noqa: ANN001 - a render method
-        xml = self._cache.get(key)
-        if xml is None:
-            xml = build(*args)
+    def _cached(self, key: tuple, build, *args) -> Answer:  # noqa: ANN001 - a render method
+        answer = self._cache.get(key)
+        if answer is None:
+            answer = build(*args)
             if len(self._cache) >= self._cache_size:
                 self._cache.pop(next(iter(self._cache)), None)  # oldest first; bounded memory
-            self._cache[key] = xml
-        return xml
+            self._cache[key] = answer
+        return answer
 
     def warm(self) -> Renderer:
         """Render every node's first visit in every language now, so that a webhook is a lookup
@@ -89,19 +101,26 @@ class Renderer:
         first = {}
         for node_id in self.menu.nodes:
             for code in self.menu.languages:
-                first[(node_id, code)] = self._node(node_id, code)
+                first[(node_id, code)] = self._visit(node_id, code)
             time.sleep(0)
         self._first = first
         return self
 
-    def node(self, node_id: str, lang: str, silences: int = 0, invalids: int = 0, notice: str | None = None) -> str:
+    def node(self, node_id: str, lang: str, silences: int = 0, invalids: int = 0, notice: str | None = None) -> Answer:
         if not (silences or invalids or notice):
-            xml = self._first.get((node_id, lang))
-            if xml is not None:
-                return xml
-        return self._cached(("node", node_id, lang, silences, invalids, notice), self._node, node_id, lang, silences, invalids, notice)
+            answer = self._first.get((node_id, lang))
+            if answer is not None:
+                return answer
+        return self._cached(("node", node_id, lang, silences, invalids, notice), self._visit, node_id, lang, silences, invalids, notice)
 
-    def choose(self, node_id: str, lang: str, silences: int, invalids: int, digits: str, line: str = "") -> str:
+    def _visit(self, node_id: str, lang: str, silences: int = 0, invalids: int = 0, notice: str | None = None) -> Answer:
+        """A node, counted as a section read when the caller hears it afresh (not a re-prompt)."""
+        xml = self._node(node_id, lang, silences, invalids, notice)
+        if silences or invalids or notice:
+            return Answer(xml)
+        return Answer(xml, ((self.menu.language(lang).code, SECTION, node_id, 1),))
+
+    def choose(self, node_id: str, lang: str, silences: int, invalids: int, digits: str, line: str = "") -> Answer:
         """The caller pressed something (or nothing, if Twilio posts an empty result).
 
         Anything but one phone key is just "a wrong key", so odd input cannot crowd the cache.
@@ -112,28 +131,30 @@ class Renderer:
             ("choose", node_id, lang, silences, invalids, digits, line), self._choose, node_id, lang, silences, invalids, digits, line
         )
 
-    def menu_request(self, node_id: str, lang: str, silences: int, invalids: int, notice: str | None, line: str = "") -> str:
+    def menu_request(self, node_id: str, lang: str, silences: int, invalids: int, notice: str | None, line: str = "") -> Answer:
         """A Redirect back to a node: after silence, or plain navigation."""
         return self._cached(
             ("menu", node_id, lang, silences, invalids, notice, line), self._menu_request, node_id, lang, silences, invalids, notice, line
         )
 
-    def transfer(self, hotline_id: str, lang: str, node_id: str, tried: tuple[str, ...], reason: str | None = None, line: str = "") -> str:
+    def transfer(
+        self, hotline_id: str, lang: str, node_id: str, tried: tuple[str, ...], reason: str | None = None, line: str = ""
+    ) -> Answer:
         """Put the caller through; `reason` names a message said first ("final", "error"). `line` is
         the number the caller dialled: the hotline is shown it instead of the caller's own."""
         return self._cached(
             ("transfer", hotline_id, lang, node_id, tried, reason, line), self._transfer, hotline_id, lang, node_id, tried, reason, line
         )
 
-    def entry(self, lang: str | None = None) -> str:
+    def entry(self, lang: str | None = None) -> Answer:
         return self.node(self.menu.start, self.menu.language(lang).code)
 
-    def _menu_request(self, node_id: str, lang: str, silences: int, invalids: int, notice: str | None, line: str) -> str:
+    def _menu_request(self, node_id: str, lang: str, silences: int, invalids: int, notice: str | None, line: str) -> Answer:
         node, language, silences, invalids = self._where(node_id, lang, silences, invalids)
         if node is None:
             return self.node(self.menu.start, language.code, 0, 0, MOVED)
         if silences >= node.retry.silence_limit:
-            return self.final(node, language.code, line)
+            return self.final(node, language.code, line, "silence")
         return self.node(node.id, language.code, silences, invalids, notice if notice in NOTICES else None)
 
     def _where(self, node_id: str, lang: str, silences: int, invalids: int) -> tuple[m.Node | None, m.Language, int, int]:
@@ -144,7 +165,7 @@ class Renderer:
             return None, language, 0, 0
         return (node, language, *self._clamp(node, silences, invalids))
 
-    def _choose(self, node_id: str, lang: str, silences: int, invalids: int, digits: str, line: str) -> str:
+    def _choose(self, node_id: str, lang: str, silences: int, invalids: int, digits: str, line: str) -> Answer:
         node, language, silences, invalids = self._where(node_id, lang, silences, invalids)
         if node is None:
             return self.node(self.menu.start, language.code, 0, 0, MOVED)
@@ -152,15 +173,19 @@ class Renderer:
             return self.menu_request(node.id, language.code, silences + 1, invalids, SILENCE, line)
         switch = self._language_for_key(digits, language.code)
         if switch is not None:
-            return self.node(node.id, switch)
+            return self.switch(node, language.code, switch)
         option = node.keys.get(digits)
         if option is None:
             if invalids + 1 >= node.retry.invalid_limit:
-                return self.final(node, language.code, line)
+                return self.final(node, language.code, line, "wrong_keys")
             return self.node(node.id, language.code, silences, invalids + 1, INVALID)
         return self.act(node, option.action, language.code, line)
 
-    def act(self, node: m.Node, action: m.Action, lang: str, line: str = "") -> str:
+    def switch(self, node: m.Node, old: str, new: str) -> Answer:
+        """The caller chose another language: the node again in it, and the call's language moves."""
+        return Answer(self.node(node.id, new).xml, ((old, LANGUAGE, "", -1), (new, LANGUAGE, "", 1), (new, SECTION, node.id, 1)))
+
+    def act(self, node: m.Node, action: m.Action, lang: str, line: str = "") -> Answer:
         if action.kind == m.TRANSFER:
             return self.transfer(action.target, lang, node.id, (action.target,), line=line)
         if action.kind == m.GOTO:
@@ -171,11 +196,12 @@ class Renderer:
             return self.node(node.parent, lang)
         return self.node(node.id, lang)  # repeat, or back at the top
 
-    def final(self, node: m.Node, lang: str, line: str = "") -> str:
-        """Too many silences or wrong keys: never hang up, hand the caller to a person."""
-        return self.transfer(node.retry.final.target, lang, node.id, (node.retry.final.target,), "final", line)
+    def final(self, node: m.Node, lang: str, line: str = "", why: str = "silence") -> Answer:
+        """Too many silences or wrong keys (`why`): never hang up, hand the caller to a person."""
+        answer = self.transfer(node.retry.final.target, lang, node.id, (node.retry.final.target,), "final", line)
+        return answer.plus((lang, ESCALATION, why, 1))
 
-    def dial_result(self, hotline_id: str, lang: str, node_id: str, tried: tuple[str, ...], status: str, line: str = "") -> str:
+    def dial_result(self, hotline_id: str, lang: str, node_id: str, tried: tuple[str, ...], status: str, line: str = "") -> Answer:
         """After a transfer: goodbye if it connected, else the next hotline, else the numbers."""
         connected = status in DIAL_SUCCESS
         return self._cached(
@@ -189,7 +215,7 @@ class Renderer:
             line,
         )
 
-    def hear(self, node_id: str, lang: str, silences: int, invalids: int, said: str, confidence: float, line: str = "") -> str:
+    def hear(self, node_id: str, lang: str, silences: int, invalids: int, said: str, confidence: float, line: str = "") -> Answer:
         """The caller spoke. What they said is never cached, kept or logged: only what it meant."""
         node, language, silences, invalids = self._where(node_id, lang, silences, invalids)
         if node is None:
@@ -198,17 +224,20 @@ class Renderer:
         if heard.kind == "safety":  # at once, from anywhere: a person (key 0's hotline, else the final one)
             zero = node.keys.get("0")
             target = zero.action.target if zero and zero.action.kind == m.TRANSFER else node.retry.final.target
-            return self.transfer(target, language.code, node.id, (target,), "final", line)
+            return self.transfer(target, language.code, node.id, (target,), "final", line).plus((language.code, SAFETY, "", 1))
         if heard.kind == "key":
             return self.choose(node.id, language.code, silences, invalids, heard.key, line)
         if heard.kind == "choice" and heard.choice.action.kind == listen.LANGUAGE:
-            return self.node(node.id, heard.choice.action.target)
+            return self.switch(node, language.code, heard.choice.action.target)
         if heard.kind == "choice":
             return self.act(node, heard.choice.action, language.code, line)
         if heard.kind == "unsure" and invalids + 1 < node.retry.invalid_limit:
             key = ("unsure", node.id, language.code, silences, invalids + 1, tuple(c.action for c in heard.alternatives))
-            return self._cached(key, self._node, node.id, language.code, silences, invalids + 1, UNSURE, heard.alternatives)
+            return self._cached(key, self._unsure, node.id, language.code, silences, invalids + 1, heard.alternatives)
         return self.choose(node.id, language.code, silences, invalids, "?", line)  # like a wrong key
+
+    def _unsure(self, node_id: str, lang: str, silences: int, invalids: int, alternatives: tuple[hearing.Choice, ...]) -> Answer:
+        return Answer(self._node(node_id, lang, silences, invalids, UNSURE, alternatives))
 
     def phrasebook(self, node: m.Node, lang: str) -> hearing.Phrasebook:
         """What can be said at a node, built once per node and language."""
@@ -228,7 +257,7 @@ class Renderer:
             return language.press_sentence(choice.label or choice.spoken[0], choice.key)
         return listen.message(self.menu, "say_choice", language.code, phrase=choice.spoken[0])
 
-    def _dial_result(self, hotline_id: str, lang: str, node_id: str, tried: tuple[str, ...], connected: bool, line: str) -> str:
+    def _dial_result(self, hotline_id: str, lang: str, node_id: str, tried: tuple[str, ...], connected: bool, line: str) -> Answer:
         menu = self.menu
         language = menu.language(lang)
         hotline = menu.hotlines.get(hotline_id)
@@ -236,7 +265,7 @@ class Renderer:
         if connected:
             self._say(response, menu.message("goodbye", language.code), language)
             response.hangup()
-            return response.to_xml()
+            return Answer(response.to_xml())
         tried = tuple(t for t in tried if t in menu.hotlines) or ((hotline_id,) if hotline else ())
         failed_name = hotline.name[language.code] if hotline else ""
         nxt = self._untried(hotline, tried)
@@ -251,7 +280,7 @@ class Renderer:
             read_numbers(response, menu, language, menu.hotlines.values())
         back = node_id if node_id in menu.nodes else menu.start
         response.redirect(url("menu", node=back, lang=language.code), method="POST")
-        return response.to_xml()
+        return Answer(response.to_xml(), ((language.code, BOTH_FAILED, "", 1),))
 
     # --- building blocks -----------------------------------------------------------------
     def _node(
@@ -315,12 +344,12 @@ class Renderer:
             return self.menu.message("transfer_label", lang, hotline=self.menu.hotlines[option.action.target].name[lang])
         return self.menu.message(f"{kind}_label", lang)
 
-    def _transfer(self, hotline_id: str, lang: str, node_id: str, tried: tuple[str, ...], reason: str | None, line: str) -> str:
+    def _transfer(self, hotline_id: str, lang: str, node_id: str, tried: tuple[str, ...], reason: str | None, line: str) -> Answer:
         language = self.menu.language(lang)
         prefix = self.menu.message(reason, language.code) if reason else ""
         return self._dial(self.menu.hotlines[hotline_id], language, node_id, tried, prefix, line)
 
-    def _dial(self, hotline: m.Hotline, language: m.Language, node_id: str, tried: tuple[str, ...], prefix: str, line: str) -> str:
+    def _dial(self, hotline: m.Hotline, language: m.Language, node_id: str, tried: tuple[str, ...], prefix: str, line: str) -> Answer:
         response = VoiceResponse()
         text = self.menu.message("connecting", language.code, hotline=hotline.name[language.code])
         self._say(response, f"{prefix} {text}".strip(), language)
@@ -333,7 +362,10 @@ class Renderer:
             # Twilio shows the hotline the caller's own number unless told otherwise: show ours.
             caller_id=None if hotline.show_caller_number else line or None,
         )
-        return response.to_xml()
+        events: tuple[Event, ...] = ((language.code, TRANSFER, hotline.id, 1),)
+        if len(tried) > 1:  # an earlier hotline failed: this one is the failover
+            events += ((language.code, FAILOVER, hotline.id, 1),)
+        return Answer(response.to_xml(), events)
 
     def _untried(self, hotline: m.Hotline | None, tried: tuple[str, ...]) -> m.Hotline | None:
         hotlines = self.menu.hotlines

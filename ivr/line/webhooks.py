@@ -3,6 +3,10 @@
 Routes read the call state from the query string (we wrote it there), hand it to
 the renderer and return its TwiML. Anything unexpected becomes an apology and a
 transfer to the national hotline, never an HTTP 500 on a live call.
+
+What an answer means for the anonymous statistics (a section read, a transfer tried)
+goes to the app's counter, if it has one; a call never waits for it. Nothing that
+identifies a call or a caller (CallSid, From, To, what they said) is logged or counted.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ from werkzeug.exceptions import HTTPException
 
 from ..menu.audio import AudioOutside, find_recording, project_audio_root
 from ..menu.sections import E164
-from .render import DIAL_TIMEOUT
+from . import events as ev
+from .render import DIAL_TIMEOUT, Answer
 from .security import check_signature
 from .store import MenuStore
 
@@ -40,6 +45,19 @@ def twiml(xml: str) -> Response:
     return Response(xml, mimetype="text/xml")
 
 
+def counted(answer: Answer, *more: ev.Event) -> Response:
+    """The answer's TwiML; its events (and `more`) go to the statistics."""
+    record(answer.events + more if more else answer.events)
+    return twiml(answer.xml)
+
+
+def record(events: tuple[ev.Event, ...]) -> None:
+    """Count, unless there is no counter or this is the browser phone's test call."""
+    counter: ev.Counter | None = current_app.extensions.get("ivr_count")
+    if counter is not None and events and not request.environ.get(ev.TEST_CALL):
+        counter.add(events)
+
+
 def arg(name: str, default: str = "") -> str:
     return request.args.get(name, default)[:MAX_PARAM]
 
@@ -56,25 +74,20 @@ def line_number() -> str:
     return number if E164.match(number) else ""
 
 
-def call_id() -> str:
-    """Twilio's CallSid identifies a call without identifying the caller; never log From/Caller."""
-    sid = request.form.get("CallSid", "-")
-    return sid[:40] if sid.isalnum() else "-"
-
-
 @bp.route("/voice", methods=["GET", "POST"])
 def voice() -> Response:
     """The number's Voice URL. GET is accepted too, so a console misconfiguration still works."""
     renderer = store().renderer
-    log.debug("call %s started", call_id())
-    return twiml(renderer.entry(arg("lang") or None))
+    lang = renderer.menu.language(arg("lang") or None).code
+    log.debug("call started")
+    return counted(renderer.entry(lang), ("", ev.CALL, "", 1), (lang, ev.LANGUAGE, "", 1))
 
 
 @bp.post("/menu")
 def menu() -> Response:
     node = arg("node")
-    log.debug("call %s at %s (%s)", call_id(), node, arg("n") or "navigate")
-    return twiml(store().renderer.menu_request(node, arg("lang"), count("s"), count("i"), arg("n") or None, line_number()))
+    log.debug("call at %s (%s)", node, arg("n") or "navigate")
+    return counted(store().renderer.menu_request(node, arg("lang"), count("s"), count("i"), arg("n") or None, line_number()))
 
 
 @bp.post("/choose")
@@ -83,11 +96,14 @@ def choose() -> Response:
     digits = request.form.get("Digits", "")[:MAX_PARAM]
     said = request.form.get("SpeechResult", "")[:MAX_SPEECH]
     renderer = store().renderer
+    lang = renderer.menu.language(arg("lang")).code
     if said and not digits:
-        log.debug("call %s at %s spoke", call_id(), arg("node"))
-        return twiml(renderer.hear(arg("node"), arg("lang"), count("s"), count("i"), said, confidence(), line_number()))
-    log.debug("call %s at %s pressed %s", call_id(), arg("node"), digits or "nothing")
-    return twiml(renderer.choose(arg("node"), arg("lang"), count("s"), count("i"), digits, line_number()))
+        log.debug("call at %s spoke", arg("node"))
+        answer = renderer.hear(arg("node"), lang, count("s"), count("i"), said, confidence(), line_number())
+        return counted(answer, (lang, ev.INPUT, "speech", 1))
+    log.debug("call at %s pressed %s", arg("node"), digits or "nothing")
+    answer = renderer.choose(arg("node"), lang, count("s"), count("i"), digits, line_number())
+    return counted(answer, (lang, ev.INPUT, "keys", 1)) if digits else counted(answer)
 
 
 def confidence() -> float:
@@ -103,8 +119,21 @@ def confidence() -> float:
 def dial_result() -> Response:
     status = request.form.get("DialCallStatus", "")[:MAX_PARAM]
     tried = tuple(t[:MAX_PARAM] for t in request.args.getlist("tried")[:10])
-    log.debug("call %s transfer to %s: %s", call_id(), arg("to"), status or "no status")
-    return twiml(store().renderer.dial_result(arg("to"), arg("lang"), arg("node"), tried, status, line_number()))
+    renderer, hotline = store().renderer, arg("to")
+    log.debug("call's transfer to %s: %s", hotline, status or "no status")
+    answer = renderer.dial_result(hotline, arg("lang"), arg("node"), tried, status, line_number())
+    if hotline not in renderer.menu.hotlines:  # only the menu's own ids are ever counted
+        return counted(answer)
+    return counted(answer, (renderer.menu.language(arg("lang")).code, ev.OUTCOME + ev.outcome(status), hotline, 1))
+
+
+@bp.post("/call-status")
+def call_status() -> Response:
+    """Twilio's call status callback (set on the number): how long the call lasted, coarsely."""
+    duration = request.form.get("CallDuration", "")[:8]
+    if request.form.get("CallStatus") == "completed" and duration.isdigit():
+        record((("", ev.CALL_LENGTH, ev.length_bucket(int(duration)), 1),))
+    return Response(status=204)
 
 
 @public.get("/audio/<path:name>")
@@ -124,9 +153,11 @@ def audio(name: str) -> Response:
 
 @public.get("/healthz")
 def healthz() -> dict[str, object]:
-    """Status for monitors: which menu is live, its hash, the last reload error. No secrets, no callers."""
+    """Status for monitors: which menu is live, its hash, the last reload error, whether the
+    statistics are being saved. No secrets, no callers."""
     store().renderer  # noqa: B018 - a health check also notices an edited file
-    return store().status()
+    counter: ev.Counter | None = current_app.extensions.get("ivr_count")
+    return {**store().status(), "statistics": counter.status() if counter is not None else {"status": "off"}}
 
 
 @bp.errorhandler(Exception)
@@ -143,7 +174,7 @@ def apology() -> str:
         renderer = store().current
         menu = renderer.menu
         final = menu.nodes[menu.start].retry.final.target
-        return renderer.transfer(final, menu.language(request.args.get("lang")).code, menu.start, (final,), "error", line_number())
+        return renderer.transfer(final, menu.language(request.args.get("lang")).code, menu.start, (final,), "error", line_number()).xml
     except Exception:  # noqa: BLE001 - the apology itself must not fail
         response = VoiceResponse()
         response.say(

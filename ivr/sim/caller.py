@@ -20,6 +20,8 @@ from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 from twilio.request_validator import RequestValidator
 
+from ..line.events import TEST_CALL
+
 DIAL_OUTCOMES = ("completed", "busy", "no-answer", "failed", "canceled")
 NESTABLE_IN_GATHER = {"Say", "Play", "Pause"}
 FORBIDDEN = {"Record": "records the caller", "Sms": "sends an SMS", "Message": "sends an SMS"}
@@ -78,10 +80,12 @@ class AppTransport:
 
     base_url = "http://localhost/"
 
-    def __init__(self, app, base_url: str | None = None):  # noqa: ANN001 - a Flask app
+    def __init__(self, app, base_url: str | None = None, *, test_call: bool = False):  # noqa: ANN001 - a Flask app
         self.client = app.test_client()
         if base_url:
             self.base_url = base_url.rstrip("/") + "/"
+        # A test call is answered like any other but left out of the statistics.
+        self.environ = {TEST_CALL: True} if test_call else {}
 
     def send(self, method: str, url: str, params: dict[str, str], headers: dict[str, str]) -> Reply:
         if url.startswith(self.base_url):
@@ -91,9 +95,9 @@ class AppTransport:
             path = parts.path + (f"?{parts.query}" if parts.query else "")
         started = time.perf_counter()
         if method == "GET":
-            response = self.client.get(path, headers=headers)
+            response = self.client.get(path, headers=headers, environ_base=self.environ)
         else:
-            response = self.client.post(path, data=params, headers=headers)
+            response = self.client.post(path, data=params, headers=headers, environ_base=self.environ)
         return Reply(response.status_code, response.content_type or "", response.get_data(), time.perf_counter() - started)
 
 

@@ -53,7 +53,7 @@ class Linter:
     def said(self, node_id: str, lang: str) -> list[tuple[str, str]]:
         """(text, language code) of each <Say> on first arrival at a node."""
         codes = {lang.say_language: code for code, lang in self.menu.languages.items()}
-        root = ET.fromstring(self.renderer.node(node_id, lang))
+        root = ET.fromstring(self.renderer.node(node_id, lang).xml)
         return [(say.text or "", codes.get(say.get("language", ""), lang)) for say in root.iter("Say")]
 
     def seconds_until(self, node_id: str, lang: str, sentence: str) -> float:

@@ -1,0 +1,1 @@
+"""Anonymous call statistics: counters the line adds to, their database, reports and the /stats page."""

@@ -1,0 +1,125 @@
+"""The figures staff and funders read: sums of the counters, shaped for people.
+
+`build` turns the database's totals into one report (a dict, the JSON `ivr stats` prints);
+`public` hides counts of 1 and 2 as "<3", as the National Human Trafficking Hotline does,
+for reports that leave the organisation; `as_csv` and `as_table` print it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date
+
+from ..line import events as ev
+from .database import Totals
+
+DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+SMALL = "<3"
+
+
+@dataclass(frozen=True)
+class Names:
+    """The menu's languages, hotlines and nodes: listed in every report, heard or not."""
+
+    languages: tuple[str, ...] = ()
+    hotlines: tuple[str, ...] = ()
+    sections: tuple[str, ...] = ()
+
+
+def build(totals: Totals, start: date | None, end: date | None, names: Names = Names()) -> dict:
+    """The report between two dates (both included), in the shape `ivr stats --format json` prints."""
+    by_key = totals.by_key
+
+    def per(event: str, details: tuple[str, ...] = (), lang: str | None = None) -> dict[str, int]:
+        found: dict[str, int] = dict.fromkeys(details, 0)
+        for (key_lang, name, detail), n in by_key.items():
+            if name == event and (lang is None or key_lang == lang):
+                found[detail] = found.get(detail, 0) + n
+        return found
+
+    languages: dict[str, int] = dict.fromkeys(names.languages, 0)
+    for (lang, name, _), n in by_key.items():
+        if name == ev.LANGUAGE and lang:
+            languages[lang] = languages.get(lang, 0) + n
+    hotlines = tuple(dict.fromkeys(names.hotlines + tuple(per(ev.TRANSFER))))
+    transfers = {h: {o: per(ev.OUTCOME + o).get(h, 0) for o in ev.OUTCOMES} for h in hotlines}
+    by_day: dict[str, int] = {}
+    week = [[0] * 24 for _ in DAYS]
+    for (day, hour), n in sorted(totals.calls_by_hour.items()):
+        by_day[day.isoformat()] = by_day.get(day.isoformat(), 0) + n
+        week[day.weekday()][hour] += n
+    return {
+        "calls": sum(per(ev.CALL).values()),
+        "by_language": {lang: max(n, 0) for lang, n in languages.items()},
+        "transfers": transfers,
+        "sections": per(ev.SECTION, names.sections),
+        "from": start.isoformat() if start else None,
+        "to": end.isoformat() if end else None,
+        "timezone": "America/Denver",
+        "transfer_attempts": {h: per(ev.TRANSFER).get(h, 0) for h in hotlines},
+        "failover_used": {h: per(ev.FAILOVER).get(h, 0) for h in hotlines},
+        "both_hotlines_failed": sum(per(ev.BOTH_FAILED).values()),
+        "escalations": per(ev.ESCALATION, ev.ESCALATIONS),
+        "safety_phrases": sum(per(ev.SAFETY).values()),
+        "input": per(ev.INPUT, ev.INPUTS),
+        "call_length": per(ev.CALL_LENGTH, tuple(name for _, name in ev.LENGTHS)),
+        "calls_by_day": by_day,
+        "calls_by_hour_of_week": dict(zip(DAYS, week, strict=True)),
+        "dropped": sum(per(ev.DROPPED).values()),
+    }
+
+
+def public(report: dict) -> dict:
+    """The report with every count of 1 or 2 shown as "<3" (0 stays 0: nothing to hide)."""
+
+    def hide(value: object) -> object:
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, dict):
+                return {k: hide(v) for k, v in value.items()}
+            if isinstance(value, list):
+                return [hide(v) for v in value]
+            return value
+        return SMALL if 0 < value < 3 else value
+
+    return {**hide(report), "public": True}
+
+
+def rows(report: dict) -> list[tuple[str, str, str, object]]:
+    """The report as (measure, name, detail, count) rows: what the CSV and the table show."""
+    out: list[tuple[str, str, str, object]] = [("calls", "", "", report["calls"])]
+    out += [("by_language", lang, "", n) for lang, n in report["by_language"].items()]
+    for hotline, outcomes in report["transfers"].items():
+        out.append(("transfer_attempts", hotline, "", report["transfer_attempts"][hotline]))
+        out += [("transfers", hotline, outcome, n) for outcome, n in outcomes.items()]
+        out.append(("failover_used", hotline, "", report["failover_used"][hotline]))
+    out.append(("both_hotlines_failed", "", "", report["both_hotlines_failed"]))
+    out += [("escalations", why, "", n) for why, n in report["escalations"].items()]
+    out.append(("safety_phrases", "", "", report["safety_phrases"]))
+    out += [("input", kind, "", n) for kind, n in report["input"].items()]
+    out += [("sections", node, "", n) for node, n in report["sections"].items()]
+    out += [("call_length", bucket, "", n) for bucket, n in report["call_length"].items()]
+    out += [("calls_by_day", day, "", n) for day, n in report["calls_by_day"].items()]
+    return out
+
+
+def as_csv(report: dict) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["measure", "name", "detail", "count"])
+    writer.writerow(["period", report["from"] or "", report["to"] or "", ""])
+    writer.writerows(rows(report))
+    return buffer.getvalue()
+
+
+def as_table(report: dict) -> str:
+    period = f"{report['from'] or 'the first count'} to {report['to'] or 'today'} ({report['timezone']} time)"
+    lines = [f"Calls to the line, {period}" + ("; public: counts under 3 shown as <3" if report.get("public") else ""), ""]
+    width = max(len(f"{m} {n} {d}") for m, n, d, _ in rows(report))
+    for measure, name, detail, n in rows(report):
+        label = " ".join(p for p in (measure, name, detail) if p)
+        lines.append(f"  {label:<{width}}  {n:>6}")
+    if report["dropped"]:
+        lines.append(f"\n  Note: {report['dropped']} counts were lost while the database was unreachable.")
+    return "\n".join(lines)
