@@ -10,6 +10,8 @@
   copy on disk. An invalid edit can never stop a worker from booting.
 - A busy worker applies an edit right after a response has gone out, never while it is
   answering a call (a quiet one, from its watcher thread): see ivr/line/store.py.
+- Each worker saves its statistics every few seconds and once more as it exits
+  (`worker_exit`), so a restart or a deploy loses no counts: see ivr/stats/counters.py.
 """
 
 import multiprocessing
@@ -56,3 +58,10 @@ def post_request(worker, req, environ, resp):  # noqa: ANN001, ANN201
     store = _store(worker)
     if store is not None:
         store.apply_between_requests()
+
+
+def worker_exit(server, worker):  # noqa: ANN001, ANN201
+    """The worker is going (a stop, a restart, max_requests): save the counts it still holds."""
+    counter = getattr(getattr(worker, "wsgi", None), "extensions", {}).get("ivr_count")
+    if counter is not None:
+        counter.close()

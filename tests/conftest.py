@@ -87,3 +87,19 @@ def live_server():
     yield serve
     for server in servers:
         server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL server for this test session (skipped, saying why, where none can be
+    started; mandatory where .ci/run installed it: IVR_REQUIRE_TOOLS=1)."""
+    from .postgres import PostgresServer, PostgresUnavailable
+
+    try:
+        server = PostgresServer()
+    except PostgresUnavailable as err:
+        if os.environ.get("IVR_REQUIRE_TOOLS") == "1":
+            pytest.fail(f"PostgreSQL is required here (IVR_REQUIRE_TOOLS=1): {err}")
+        pytest.skip(f"PostgreSQL cannot be started here: {err}; .ci/run installs it and makes these tests mandatory")
+    yield server
+    server.destroy()

@@ -160,3 +160,36 @@ def test_say_something_in_the_browser_phone(page):
     page.click("#say")
     expect(page.locator("#status")).to_contain_text("Transferring to the National Human Trafficking Hotline")
     expect(page.locator("#say-text")).to_be_disabled()
+
+
+def test_statistics_dashboard_at_phone_width_offline(browser, live_server, tmp_path):
+    """/stats in real Chromium at 390 px: the figures of real calls, charts drawn with no network
+    beyond our own server, nothing wider than the phone, and the public CSV downloads."""
+    from ivr.sim.caller import AppTransport, Call
+
+    app = create_app({"IVR_MENU": str(MAIN_MENU), "TWILIO_AUTH_TOKEN": "", "IVR_STATS_URL": f"sqlite:///{tmp_path / 's.sqlite3'}"})
+    for keys in ("31", "9", "0", "32", "3"):
+        call = Call(AppTransport(app)).start()
+        for k in keys:
+            call.press(k)
+    url = live_server(app)
+    context = browser.new_context(viewport={"width": 390, "height": 844}, accept_downloads=True)
+    page = context.new_page()
+    outside: list[str] = []
+    page.on("request", lambda r: None if r.url.startswith(url) else outside.append(r.url))
+    page.goto(url + "/stats")
+    expect(page.locator("#calls")).to_have_text("5")
+    for section in ("per-day", "languages", "sections", "transfers", "week", "how", "length"):
+        expect(page.locator(f"#{section} svg").first).to_be_visible()
+    expect(page.locator("#languages")).to_contain_text("Español")
+    expect(page.locator("#sections")).to_contain_text("learn")
+    assert page.locator("#week svg rect").count() == 7 * 24
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, "wider than the phone"
+    assert page.locator("#sections svg").bounding_box()["width"] <= 390
+    page.screenshot(path=str(ARTIFACTS / "stats-390.png"), full_page=True)
+    with page.expect_download() as download:
+        page.click("#csv")
+    text = open(download.value.path(), encoding="utf-8").read()
+    assert text.startswith("measure,name,detail,count") and "calls,,,5" in text and "by_language,es,,<3" in text
+    assert outside == [], outside  # no CDN, no fonts, no scripts from elsewhere
+    context.close()

@@ -23,7 +23,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(menu_dir, port: int, log):
+def start_gunicorn(menu_dir, port: int, log, **more_env: str):
     env = {
         **os.environ,
         "IVR_MENU": str(menu_dir / "menus" / "main.yaml"),
@@ -33,6 +33,7 @@ def start_gunicorn(menu_dir, port: int, log):
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "GUNICORN_ACCESS_LOG": str(log),
         "WEB_CONCURRENCY": "2",
+        **more_env,
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "server:app"],

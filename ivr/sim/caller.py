@@ -273,6 +273,17 @@ class Call:
         self.ended = True
         return self
 
+    def call_ended(self, seconds: int, path: str = "call-status") -> Call:
+        """What Twilio posts to the number's status callback once the call is over."""
+        url = urljoin(self.transport.base_url, path)
+        params = {**self.base_params, "CallStatus": "completed", "CallDuration": str(seconds)}
+        headers = {"X-Twilio-Signature": self.validator.compute_signature(url, params)} if self.validator else {}
+        reply = self.transport.send("POST", url, params, headers)
+        self.latencies.append(reply.seconds)
+        if reply.status not in (200, 204):
+            raise CallError(f"http-{reply.status}", f"POST {url} answered {reply.status}")
+        return self
+
     # --- what the caller heard ----------------------------------------------------------
     @property
     def waiting_for(self) -> str:

@@ -98,9 +98,10 @@ def random_call(call: Call, rng: random.Random, max_steps: int = 12, think: floa
         elif call.waiting_for == "dial":
             call.dial_outcome(rng.choice(DIAL_OUTCOMES))
         else:
-            return
+            break
     if call.waiting_for != "ended":
         call.hangup()
+    call.call_ended(rng.randint(5, 900))  # Twilio's status callback, as the number is configured
 
 
 def run_load(

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-BAR_HEIGHT = 22
-LABEL_WIDTH = 150
-CHART_WIDTH = 480
+BAR_HEIGHT = 20
+LABEL_WIDTH = 120
+CHART_WIDTH = 360  # about a phone's width: text stays readable when the browser scales it
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class Chart:
 def across(items: dict[str, int], label_width: int = LABEL_WIDTH) -> Chart:
     """Horizontal bars, one per item, labels on the left (sections, languages, outcomes)."""
     top = max([*items.values(), 1])
-    room = CHART_WIDTH - label_width - 50  # space for the number after the bar
+    room = CHART_WIDTH - label_width - 40  # space for the number after the bar
     bars = tuple(
         Bar(label, n, label_width, i * (BAR_HEIGHT + 6), max(n, 0) / top * room, BAR_HEIGHT) for i, (label, n) in enumerate(items.items())
     )
@@ -62,7 +62,7 @@ class Cell:
     shade: float  # 0 (no calls) to 1 (the busiest hour)
 
 
-def heat(week: dict[str, list[int]], size: float = 18.0, left: float = 40.0) -> tuple[tuple[Cell, ...], int]:
+def heat(week: dict[str, list[int]], size: float = 13.0, left: float = 44.0) -> tuple[tuple[Cell, ...], int]:
     """Calls by hour of the week: 7 rows of 24 cells, darker for busier hours."""
     top = max([n for hours in week.values() for n in hours] + [1])
     cells = tuple(

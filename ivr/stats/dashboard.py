@@ -21,6 +21,7 @@ from .report import DAYS, Names, as_csv, build, public
 log = logging.getLogger("ivr.stats")
 bp = Blueprint("stats", __name__, template_folder="templates", url_prefix="/stats")
 DEFAULT_DAYS = 30
+OUTCOME_WORDS = ("answered", "busy", "no answer", "failed", "canceled")  # Twilio's outcomes, in words
 
 
 def register(app: Flask) -> None:
@@ -88,10 +89,10 @@ def page() -> tuple[str, int]:
     drawn = {
         "days": charts.upward(days),
         "languages": charts.across({menu.languages[c].name if c in menu.languages else c: n for c, n in report["by_language"].items()}),
-        "sections": charts.across({titles.get(s, s): n for s, n in sorted(report["sections"].items(), key=lambda i: -i[1])}, 190),
-        "outcomes": {h: charts.across(report["transfers"][h], 110) for h in report["transfers"]},
-        "input": charts.across(report["input"], 110),
-        "length": charts.across(report["call_length"], 130),
+        "sections": charts.across({titles.get(s, s): n for s, n in sorted(report["sections"].items(), key=lambda i: -i[1])}),
+        "outcomes": {h: charts.across(dict(zip(OUTCOME_WORDS, report["transfers"][h].values(), strict=True)), 100) for h in report["transfers"]},
+        "input": charts.across(report["input"], 100),
+        "length": charts.across(report["call_length"], 100),
     }
     return render_template(
         "stats.html", report=report, problem=None, start=start, end=end, charts=drawn, cells=cells, busiest=busiest,
@@ -108,3 +109,4 @@ def csv_report() -> Response:
         abort(404, "Counting is off (IVR_STATS_URL=off).")
     name = f"line-statistics-{start.isoformat()}-to-{end.isoformat()}-public.csv"
     return Response(as_csv(public(report)), mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
+

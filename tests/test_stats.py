@@ -1,0 +1,299 @@
+"""Anonymous statistics: whole signed calls in, exact figures out through `ivr stats`, on SQLite
+and on a real PostgreSQL server; nothing that identifies a caller in the database; calls
+unaffected when the database is down or slow."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from datetime import datetime, timezone
+
+import pytest
+from click.testing import CliRunner
+
+from ivr import ConfigError, create_app
+from ivr.cli import main
+from ivr.sim.caller import AppTransport, Call
+
+from .conftest import CALLER_NUMBER, MAIN_MENU, TOKEN
+
+LINE_NUMBER = "+17205550123"
+SPOKEN = "please help me my name is Zelda Quixote"  # a safety phrase, with words that must never be kept
+CITY, ZIP = "QUIXOTEVILLE", "80999"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def stats_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'stats.sqlite3'}"
+    return request.getfixturevalue("postgres_server").new_database()
+
+
+def line(url: str, **config) -> object:
+    return create_app({"IVR_MENU": str(MAIN_MENU), "TWILIO_AUTH_TOKEN": TOKEN, "IVR_STATS_URL": url, **config})
+
+
+def call(app, path: str = "voice") -> Call:
+    """A signed call as Twilio makes it, carrying everything Twilio sends about the caller."""
+    c = Call(AppTransport(app), auth_token=TOKEN, caller_number=CALLER_NUMBER, line_number=LINE_NUMBER)
+    c.base_params.update(FromCity=CITY, FromZip=ZIP, FromState="CO", CallerCity=CITY, CallerZip=ZIP)
+    return c.start(path)
+
+
+def report(url: str, *args: str) -> dict:
+    result = CliRunner().invoke(main, ["stats", "--format", "json", *args], env={"IVR_STATS_URL": url, "IVR_MENU": str(MAIN_MENU)})
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def five_calls(app) -> list[Call]:
+    calls = [
+        # English: two sections, a person; the national hotline is busy, CoNEHT answers.
+        call(app).press("3").press("1").press("0").dial_outcome("busy").dial_outcome("completed").hangup().call_ended(45),
+        # Switches to Spanish, asks for help by voice; nobody answers, then CoNEHT fails too.
+        call(app).press("9").say(SPOKEN, 0.9).dial_outcome("no-answer").dial_outcome("failed").hangup().call_ended(200),
+        # Silent three times: put through to a person.
+        call(app).silence().silence().silence().dial_outcome("completed"),
+        # Three wrong keys: put through to a person; hangs up while it rings.
+        call(app).press("7").press("7").press("7").hangup(),
+        # Starts in Spanish, chooses CoNEHT; the transfer is canceled, so the line tries the national one.
+        call(app, "voice?lang=es").press("2").dial_outcome("canceled"),
+    ]
+    app.extensions["ivr_count"].flush()
+    return calls
+
+
+def test_whole_calls_give_exact_figures(stats_url):
+    app = line(stats_url)
+    calls = five_calls(app)
+    assert [c.dialled for c in calls][:2] == [["+18883737888", "+18664555075"], ["+18883737888", "+18664555075"]]
+    figures = report(stats_url)
+    assert list(figures)[:4] == ["calls", "by_language", "transfers", "sections"]  # the documented shape first
+    assert figures["calls"] == 5
+    assert figures["by_language"] == {"en": 3, "es": 2}  # the switch moved call 2 to Spanish
+    assert figures["transfers"] == {
+        "national": {"completed": 1, "busy": 1, "no-answer": 1, "failed": 0, "canceled": 0},
+        "coneht": {"completed": 1, "busy": 0, "no-answer": 0, "failed": 1, "canceled": 1},
+    }
+    assert figures["transfer_attempts"] == {"national": 5, "coneht": 3}
+    assert figures["failover_used"] == {"national": 1, "coneht": 2}
+    assert figures["both_hotlines_failed"] == 1
+    assert figures["escalations"] == {"silence": 1, "wrong_keys": 1}
+    assert figures["safety_phrases"] == 1
+    assert figures["input"] == {"keys": 8, "speech": 1}
+    assert figures["call_length"] == {"under 1 min": 1, "1-3 min": 0, "3-10 min": 1, "10 min or more": 0}
+    sections = figures["sections"]
+    assert (sections["learn"], sections["what_is"], sections["victims"]) == (1, 1, 0)  # unheard sections are listed too
+    # 5 calls start there, call 2 hears it again in Spanish and once more after both hotlines failed
+    assert sections["welcome"] == 7
+    assert sum(sum(hours) for hours in figures["calls_by_hour_of_week"].values()) == 5
+
+
+def test_public_report_hides_counts_under_three(tmp_path):
+    url = f"sqlite:///{tmp_path / 'stats.sqlite3'}"
+    five_calls(line(url))
+    figures = report(url, "--public")
+    assert figures["calls"] == 5 and figures["by_language"] == {"en": 3, "es": "<3"}
+    assert figures["transfers"]["national"]["busy"] == "<3" and figures["transfers"]["national"]["failed"] == 0
+    env = {"IVR_STATS_URL": url, "IVR_MENU": str(MAIN_MENU)}
+    csv = CliRunner().invoke(main, ["stats", "--public", "--format", "csv"], env=env).output
+    assert csv.splitlines()[0] == "measure,name,detail,count"
+    assert "calls,,,5" in csv and "by_language,es,,<3" in csv and "transfers,national,busy,<3" in csv
+    assert not re.search(r",[12]$", csv, re.MULTILINE)  # no 1 or 2 anywhere
+    table = CliRunner().invoke(main, ["stats", "--public"], env=env).output
+    assert "counts under 3 shown as <3" in table and re.search(r"by_language es\s+<3", table)
+
+
+def test_days_and_hours_are_denver_time_and_prune_deletes_old_days(tmp_path):
+    url = f"sqlite:///{tmp_path / 'stats.sqlite3'}"
+    app = line(url)
+    counter = app.extensions["ivr_count"]
+    # 03:30 UTC on 2 December is 20:30 on Tuesday 1 December in Denver (UTC-7 in winter).
+    counter.clock = lambda: datetime(2026, 12, 2, 3, 30, tzinfo=timezone.utc).timestamp()
+    call(app).hangup()
+    counter.flush()
+    counter.clock, counter._slot_until = (lambda: datetime(2026, 12, 3, 18, 0, tzinfo=timezone.utc).timestamp()), 0.0
+    call(app).hangup()
+    call(app).hangup()
+    counter.flush()
+    first = report(url, "--from", "2026-12-01", "--to", "2026-12-01")
+    assert first["calls"] == 1 and first["calls_by_day"] == {"2026-12-01": 1}
+    assert first["calls_by_hour_of_week"]["Tue"][20] == 1
+    assert report(url, "--from", "2026-12-02")["calls"] == 2
+    assert report(url)["calls"] == 3
+    env = {"IVR_STATS_URL": url, "IVR_MENU": str(MAIN_MENU)}
+    result = CliRunner().invoke(main, ["stats", "prune", "--before", "2026-12-02", "--yes"], env=env)
+    assert result.exit_code == 0 and "Deleted" in result.output, result.output
+    assert report(url)["calls"] == 2 and report(url)["calls_by_day"] == {"2026-12-03": 2}
+    bad = CliRunner().invoke(main, ["stats", "--from", "2026-12-05", "--to", "2026-12-01"], env=env)
+    assert bad.exit_code != 0 and "--from" in bad.output
+
+
+def test_the_database_holds_no_caller_number_call_id_or_spoken_words(stats_url, request):
+    app = line(stats_url)
+    calls = five_calls(app)
+    if stats_url.startswith("sqlite"):
+        path = stats_url.removeprefix("sqlite:///")
+        stored = b"".join(open(p, "rb").read() for p in (path, path + "-wal", path + "-shm") if __import__("os").path.exists(p))
+        text = stored.decode("latin-1")
+    else:
+        text = request.getfixturevalue("postgres_server").dump(stats_url)
+    assert "welcome" in text  # the check reads real data
+    digits = re.sub(r"\D", "", CALLER_NUMBER)
+    needles = [CALLER_NUMBER, digits, digits[1:], digits[-7:], LINE_NUMBER, LINE_NUMBER[2:], CITY, ZIP, "Zelda", "Quixote", "please help"]
+    needles += [c.call_sid for c in calls] + [c.call_sid[2:] for c in calls]
+    for needle in needles:
+        assert needle not in text and needle.lower() not in text.lower(), needle
+
+
+def test_postgres_stopped_mid_run_leaves_calls_unaffected_and_loses_no_counts(postgres_server, caplog):
+    url = postgres_server.new_database()
+    app = line(url)
+    counter = app.extensions["ivr_count"]
+    for _ in range(3):
+        call(app).press("3").hangup()
+    assert counter.flush()
+    postgres_server.stop()
+    try:
+        during = [call(app).press("3").press("1").press("0") for _ in range(4)]  # CallError on any bad answer
+        assert all(c.dialled == ["+18883737888"] for c in during)
+        assert not counter.flush()  # the database is down: the counts wait in memory
+        health = app.test_client().get("/healthz").get_json()
+        assert health["status"] == "ok" and health["statistics"]["status"] == "degraded"
+        assert "Statistics database unavailable" in caplog.text
+    finally:
+        postgres_server.start()
+    assert counter.flush()
+    assert app.test_client().get("/healthz").get_json()["statistics"]["status"] == "ok"
+    figures = report(url)
+    assert figures["calls"] == 7 and figures["sections"]["what_is"] == 4 and figures["transfers"]["national"] == {
+        "completed": 0, "busy": 0, "no-answer": 0, "failed": 0, "canceled": 0
+    }  # fmt: skip
+    assert figures["transfer_attempts"]["national"] == 4
+
+
+def test_a_slow_database_never_holds_up_a_call(tmp_path):
+    app = line(f"sqlite:///{tmp_path / 'stats.sqlite3'}")
+    counter = app.extensions["ivr_count"]
+    save, entered, release = counter.database.add, threading.Event(), threading.Event()
+
+    def slow_add(batch):
+        entered.set()
+        release.wait(30)
+        save(batch)
+
+    counter.database.add = slow_add
+    call(app).hangup()
+    saver = threading.Thread(target=counter.flush)
+    saver.start()
+    assert entered.wait(10)
+    answered = [call(app).press("3").press("1") for _ in range(10)]  # while the save hangs
+    assert all(c.node == "what_is" for c in answered)
+    release.set()
+    saver.join(10)
+    counter.database.add = save
+    counter.flush()
+    assert report(f"sqlite:///{tmp_path / 'stats.sqlite3'}")["calls"] == 11
+
+
+def test_unreachable_database_caps_the_buffer_counts_drops_and_says_degraded(tmp_path, caplog):
+    (tmp_path / "a-file").write_text("not a folder")
+    app = line(f"sqlite:///{tmp_path / 'a-file' / 'stats.sqlite3'}")  # cannot be created
+    assert "Statistics database unavailable at start" in caplog.text
+    counter = app.extensions["ivr_count"]
+    counter.cap = 5
+    for _ in range(3):
+        call(app).press("3").press("1").press("0").dial_outcome("completed")  # every answer still right
+    assert not counter.flush()
+    status = app.test_client().get("/healthz").get_json()["statistics"]
+    assert status["status"] == "degraded" and status["waiting"] <= 5 and status["dropped"] > 0
+    assert caplog.text.count("Statistics database unavailable (") == 1  # logged once, not per save
+    assert not counter.flush()
+    assert caplog.text.count("Statistics database unavailable (") == 1
+
+
+def test_counting_off_and_bad_settings(tmp_path):
+    app = line("off")
+    assert "ivr_count" not in app.extensions
+    call(app).press("3")
+    assert app.test_client().get("/healthz").get_json()["statistics"] == {"status": "off"}
+    with pytest.raises(ConfigError, match="IVR_STATS_URL"):
+        line("mysql://somewhere/db")
+    result = CliRunner().invoke(main, ["stats"], env={"IVR_STATS_URL": "off"})
+    assert result.exit_code == 1 and "Counting is off" in result.output
+
+
+def test_tables_are_created_once_and_kept_across_restarts(tmp_path):
+    url = f"sqlite:///{tmp_path / 'stats.sqlite3'}"
+    five_calls(line(url))
+    five_calls(line(url))  # a restart: same tables, counts added
+    assert report(url)["calls"] == 10
+
+
+def test_browser_phone_test_calls_are_not_counted(tmp_path):
+    url = f"sqlite:///{tmp_path / 'stats.sqlite3'}"
+    app = create_app({"IVR_MENU": str(MAIN_MENU), "TWILIO_AUTH_TOKEN": "", "IVR_STATS_URL": url})
+    client = app.test_client()
+    for actions in ([], [["press", "3"]], [["press", "3"], ["press", "1"]]):  # the page replays the call each time
+        assert client.post("/simulator/api/call", json={"actions": actions}).status_code == 200
+    Call(AppTransport(app)).start().press("3")  # and a call as Twilio would make it
+    app.extensions["ivr_count"].flush()
+    assert report(url)["calls"] == 1
+
+
+def test_dashboard_needs_its_password_in_production(tmp_path):
+    url = f"sqlite:///{tmp_path / 'stats.sqlite3'}"
+    assert line(url).test_client().get("/stats").status_code == 404  # production, no password: no page
+    with pytest.raises(ConfigError, match="IVR_STATS_PASSWORD"):
+        line(url, IVR_STATS_PASSWORD="short")
+    app = line(url, IVR_STATS_PASSWORD="a long stats password")
+    five_calls(app)
+    client = app.test_client()
+    assert client.get("/stats").status_code == 401
+    page = client.get("/stats", auth=("staff", "a long stats password"))
+    assert page.status_code == 200 and b"calls answered" in page.data and b"<svg" in page.data
+    today = datetime.now().date().isoformat()
+    download = client.get(f"/stats/report.csv?from=2020-01-01&to={today}", auth=("staff", "a long stats password"))
+    assert download.status_code == 200 and download.mimetype == "text/csv"
+    assert "attachment" in download.headers["Content-Disposition"] and "by_language,es,,<3" in download.text
+    assert client.get("/stats?from=yesterday", auth=("staff", "a long stats password")).status_code == 400
+    for _ in range(5):
+        client.get("/stats", auth=("staff", "wrong password!!"))
+    assert client.get("/stats", auth=("staff", "a long stats password")).status_code == 429  # locked out
+
+
+def test_status_callback_is_signed_and_counts_only_a_length_bucket(tmp_path):
+    url = f"sqlite:///{tmp_path / 'stats.sqlite3'}"
+    app = line(url)
+    client = app.test_client()
+    assert client.post("/call-status", data={"CallStatus": "completed", "CallDuration": "30"}).status_code == 403
+    c = call(app).hangup()
+    c.call_ended(700)
+    c.call_ended(9_999_999)
+    app.extensions["ivr_count"].flush()
+    assert report(url)["call_length"]["10 min or more"] == 2
+
+
+def test_load_under_gunicorn_two_workers_counts_every_call(stats_url, menu_dir):
+    """Two worker processes count into one database; after a graceful stop, every call is there."""
+    from ivr.sim.caller import HttpTransport
+    from ivr.sim.load import run_load
+
+    from .test_gunicorn import free_port, start_gunicorn, stop
+
+    port = free_port()
+    process = start_gunicorn(menu_dir, port, menu_dir / "access.log", IVR_STATS_URL=stats_url)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        load = run_load(lambda: HttpTransport(base), calls=120, concurrency=8, auth_token=TOKEN, progress=False)
+        assert load.calls == 120 and not load.errors, load.errors
+    finally:
+        output = stop(process)  # SIGTERM: each worker saves what it holds as it exits
+    assert "could not be saved" not in output and "Traceback" not in output, output[-2000:]
+    assert len(set(re.findall(r"Booting worker with pid: (\d+)", output))) == 2
+    figures = report(stats_url)
+    assert figures["calls"] == 120
+    assert sum(figures["by_language"].values()) == 120  # each call once, in the language it ended in
+    assert sum(figures["call_length"].values()) == 120  # one status callback per call
+    assert figures["input"]["keys"] > 0 and figures["input"]["speech"] > 0
