@@ -115,6 +115,8 @@ def test_configure_yes_sends_exactly_the_changed_settings():
                 "VoiceCallerIdLookup": "false",
                 "VoiceFallbackUrl": "https://handler.twilio.com/twiml/EHx",
                 "VoiceFallbackMethod": "POST",
+                "StatusCallback": f"{PUBLIC}/call-status",  # call lengths for the anonymous statistics
+                "StatusCallbackMethod": "POST",
             },
         )
     ]
@@ -173,11 +175,13 @@ def test_check_reports_drift_and_that_the_line_answers(public_line):
     result = run(FakeTwilio(), "check", "--number", LINE)
     assert result.exit_code == 1
     assert f"drift: voice_url: 'https://old.example.com/voice' -> '{PUBLIC}/voice'" in result.output
-    assert "3 setting(s) drifted, 0 problem(s)" in result.output
+    assert "drift: status_callback: None -> 'https://line.example.org/call-status'" in result.output
+    assert "5 setting(s) drifted, 0 problem(s)" in result.output
 
 
 def test_check_with_no_drift_passes_and_finds_an_unprotected_line(public_line, monkeypatch):
     settings = {"voice_url": f"{PUBLIC}/voice", "voice_method": "POST", "voice_caller_id_lookup": False}
+    settings.update(status_callback=f"{PUBLIC}/call-status", status_callback_method="POST")
     result = run(FakeTwilio(settings=settings), "check", "--number", LINE)
     assert result.exit_code == 0, result.output
     assert "settings match" in result.output and "refuses unsigned ones" in result.output

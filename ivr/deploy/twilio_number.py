@@ -63,6 +63,9 @@ def desired(public_url: str, fallback_url: str | None) -> dict[str, object]:
     settings: dict[str, object] = {
         "voice_url": public_url.rstrip("/") + "/voice",
         "voice_method": "POST",
+        # When a call ends Twilio posts its length here: counted in coarse buckets, nothing else kept.
+        "status_callback": public_url.rstrip("/") + "/call-status",
+        "status_callback_method": "POST",
         "voice_caller_id_lookup": False,  # no caller-name lookup: we want to know nothing about callers
         "voice_application_sid": "",  # a TwiML App on the number would override the Voice URL
     }

@@ -20,6 +20,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from rapidfuzz import fuzz, process
 
@@ -52,12 +53,20 @@ PRESS = re.compile(
 )
 
 
+PUNCTUATION = re.compile(r"[^\w*#\s]")
+# The same for plain ASCII, in one pass: apostrophes go ("what's" -> "whats"), other punctuation is a space.
+ASCII_PUNCTUATION = str.maketrans({ch: " " for ch in "!\"$%&()+,-./:;<=>?@[\\]^`{|}~"} | {"'": None})
+
+
 def normalise(text: str) -> str:
     """Lower case, no accents, no punctuation, no filler words, one space between words."""
-    text = unicodedata.normalize("NFKD", text.lower())
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = re.sub(r"[^\w*#\s]", " ", text.replace("'", ""))
-    return " ".join(word for word in text.split() if word not in FILLERS)
+    text = text.lower()
+    if text.isascii():
+        text = text.translate(ASCII_PUNCTUATION)
+    else:  # accents to strip ("línea" -> "linea")
+        text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+        text = PUNCTUATION.sub(" ", text.replace("'", ""))
+    return " ".join([word for word in text.split() if word not in FILLERS])
 
 
 def spoken_key(said: str) -> str | None:
@@ -72,11 +81,16 @@ SAFETY_PHRASE = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, SAFETY), ke
 SAFETY_WORDS = [phrase for phrase in SAFETY if " " not in phrase and len(phrase) >= 6]
 
 
-def is_safety(said: str) -> bool:
-    """A safety phrase said, or one of its longer words nearly ("emergancy")."""
+def is_safety(said: str, known: frozenset[str] = frozenset()) -> bool:
+    """A safety phrase said, or one of its longer words nearly ("emergancy"). Words in `known`
+    are words of the menu's own phrases that are not near a safety word: no need to look."""
     if SAFETY_PHRASE.search(said):
         return True
-    return any(process.extractOne(word, SAFETY_WORDS, scorer=fuzz.ratio, score_cutoff=88) for word in said.split() if len(word) >= 6)
+    unknown = [word for word in said.split() if len(word) >= 6 and word not in known]
+    return any(process.extractOne(word, SAFETY_WORDS, scorer=fuzz.ratio, score_cutoff=SAFETY_NEAR) for word in unknown)
+
+
+SAFETY_NEAR = 88
 
 
 @dataclass(frozen=True)
@@ -90,8 +104,7 @@ class Choice:
     spoken: tuple[str, ...] = ()  # as written, for Twilio's hints and for "Or say: ..."
 
 
-@dataclass(frozen=True)
-class Heard:
+class Heard(NamedTuple):
     kind: str  # "safety", "key", "choice", "unsure", "nothing"
     choice: Choice | None = None
     key: str | None = None
@@ -107,31 +120,42 @@ class Phrasebook:
         self.phrases = [p for choice in self.choices for p in choice.phrases]
         self.owner = [n for n, choice in enumerate(self.choices) for _ in choice.phrases]
         self.joined = [p.replace(" ", "") for p in self.phrases]
-        self.padded = [f" {p} " for p in self.phrases]  # for "said whole inside the sentence"
+        # For "said whole inside the sentence": each phrase, padded, under its first word.
+        self.starting: dict[str, list[tuple[int, str]]] = {}
+        for n, phrase in enumerate(self.phrases):
+            self.starting.setdefault(phrase.split(" ", 1)[0], []).append((n, f" {phrase} "))
+        # Words of these phrases that no safety word is near: heard, they need no fuzzy safety check.
+        words = {w for p in self.phrases for w in p.split() if len(w) >= 6}
+        self.known = frozenset(w for w in words if not process.extractOne(w, SAFETY_WORDS, scorer=fuzz.ratio, score_cutoff=SAFETY_NEAR))
 
 
 def hear(transcript: str, confidence: float, book: Phrasebook) -> Heard:
     said = normalise(transcript)
     if not said:
         return Heard("nothing")
-    if is_safety(said):
+    if is_safety(said, book.known):
         return Heard("safety")
     key = spoken_key(said)
     if key is not None:
         return Heard("key", key=key)
-    best: dict[m.Action, tuple[float, Choice]] = {}
-    for index, score in _scores(said, book).items():
-        choice = book.choices[book.owner[index]]
-        if score > best.get(choice.action, (0.0, choice))[0]:
-            best[choice.action] = (score, choice)
-    ranked = sorted(best.values(), key=lambda pair: -pair[0])
-    if not ranked:
+    scores = _scores(said, book)
+    if not scores:
         return Heard("nothing")
+    best: dict[m.Action, tuple[float, Choice]] = {}  # each action's best phrase: two phrases of one choice never compete
+    for index, score in scores.items():
+        choice = book.choices[book.owner[index]]
+        if choice.action not in best or score > best[choice.action][0]:
+            best[choice.action] = (score, choice)
+    ranked = sorted(best.values(), key=_score, reverse=True)
     top, runner_up = ranked[0][0], ranked[1][0] if len(ranked) > 1 else 0.0
     clear = top >= CLEAR and top - runner_up >= MARGIN and (confidence >= LOW_CONFIDENCE or top >= 97)
     if clear:
         return Heard("choice", ranked[0][1])
     return Heard("unsure", alternatives=tuple(choice for _, choice in ranked[:2]))
+
+
+def _score(pair: tuple[float, Choice]) -> float:
+    return pair[0]
 
 
 def _scores(said: str, book: Phrasebook) -> dict[int, float]:
@@ -140,14 +164,13 @@ def _scores(said: str, book: Phrasebook) -> dict[int, float]:
     "colorado hotline") counts 75-100 by how much of it the phrase explains, so a longer phrase
     said whole beats a shorter one inside it; near misses count almost as much: a slip of a
     letter or two, or words split or merged ("hot line", "human traffic king")."""
-    scores: dict[int, float] = {}
-    # below WEAK a score changes nothing, which lets rapidfuzz skip work
-    for _, score, n in process.extract(said, book.phrases, scorer=fuzz.ratio, limit=None, score_cutoff=WEAK):
-        scores[n] = score
-    for _, score, n in process.extract(said.replace(" ", ""), book.joined, scorer=fuzz.ratio, limit=None, score_cutoff=WEAK):
-        scores[n] = max(score, scores.get(n, 0.0))
+    # Compared with the spaces taken out, so split and merged words cost nothing; below WEAK a
+    # score changes nothing, which lets rapidfuzz skip work.
+    found = process.extract(said.replace(" ", ""), book.joined, scorer=fuzz.ratio, limit=None, score_cutoff=WEAK)
+    scores = {n: score for _, score, n in found}
     padded = f" {said} "
-    for n, phrase in enumerate(book.padded):
-        if phrase in padded:
-            scores[n] = 75.0 + 25.0 * (len(phrase) - 2) / len(said)
+    for word in set(said.split()):
+        for n, phrase in book.starting.get(word, ()):
+            if phrase in padded:
+                scores[n] = 75.0 + 25.0 * (len(phrase) - 2) / len(said)
     return scores

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, request, send_file
 from twilio.twiml.voice_response import VoiceResponse
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
 from ..menu.audio import AudioOutside, find_recording, project_audio_root
@@ -58,19 +59,21 @@ def record(events: tuple[ev.Event, ...]) -> None:
         counter.add(events)
 
 
-def arg(name: str, default: str = "") -> str:
-    return request.args.get(name, default)[:MAX_PARAM]
+def first(values: MultiDict[str, str], name: str, limit: int = MAX_PARAM) -> str:
+    """One query or form value, cut to `limit`; "" when absent (a plain membership test: werkzeug's
+    own .get() raises and catches an exception for every missing name, on every request)."""
+    return values[name][:limit] if name in values else ""
 
 
-def count(name: str) -> int:
-    value = request.args.get(name, "0")
+def number(values: MultiDict[str, str], name: str) -> int:
+    value = first(values, name)
     return int(value) if value.isdigit() and len(value) < 4 else 0
 
 
-def line_number() -> str:
+def line_number(form: MultiDict[str, str]) -> str:
     """The number the caller dialled (ours, not theirs): what a hotline is shown on a transfer.
     Anything but a phone number is dropped, so odd input cannot crowd the answer cache."""
-    number = request.form.get("To", "")[:16]
+    number = first(form, "To", 16)
     return number if E164.match(number) else ""
 
 
@@ -78,38 +81,46 @@ def line_number() -> str:
 def voice() -> Response:
     """The number's Voice URL. GET is accepted too, so a console misconfiguration still works."""
     renderer = store().renderer
-    lang = renderer.menu.language(arg("lang") or None).code
+    lang = renderer.menu.language(first(request.args, "lang") or None).code
     log.debug("call started")
     return counted(renderer.entry(lang), ("", ev.CALL, "", 1), (lang, ev.LANGUAGE, "", 1))
 
 
 @bp.post("/menu")
 def menu() -> Response:
-    node = arg("node")
-    log.debug("call at %s (%s)", node, arg("n") or "navigate")
-    return counted(store().renderer.menu_request(node, arg("lang"), count("s"), count("i"), arg("n") or None, line_number()))
+    args = request.args
+    node, notice = first(args, "node"), first(args, "n") or None
+    log.debug("call at %s (%s)", node, notice or "navigate")
+    renderer = store().renderer
+    answer = renderer.menu_request(node, first(args, "lang"), number(args, "s"), number(args, "i"), notice, line_number(request.form))
+    return counted(answer)
 
 
 @bp.post("/choose")
 def choose() -> Response:
     """A key, or speech (never logged: what a caller says is as private as their number)."""
-    digits = request.form.get("Digits", "")[:MAX_PARAM]
-    said = request.form.get("SpeechResult", "")[:MAX_SPEECH]
+    args, form = request.args, request.form
+    digits, said = first(form, "Digits"), first(form, "SpeechResult", MAX_SPEECH)
     renderer = store().renderer
-    lang = renderer.menu.language(arg("lang")).code
+    node, lang, silences, invalids = (
+        first(args, "node"),
+        renderer.menu.language(first(args, "lang")).code,
+        number(args, "s"),
+        number(args, "i"),
+    )
     if said and not digits:
-        log.debug("call at %s spoke", arg("node"))
-        answer = renderer.hear(arg("node"), lang, count("s"), count("i"), said, confidence(), line_number())
+        log.debug("call at %s spoke", node)
+        answer = renderer.hear(node, lang, silences, invalids, said, confidence(form), line_number(form))
         return counted(answer, (lang, ev.INPUT, "speech", 1))
-    log.debug("call at %s pressed %s", arg("node"), digits or "nothing")
-    answer = renderer.choose(arg("node"), lang, count("s"), count("i"), digits, line_number())
+    log.debug("call at %s pressed %s", node, digits or "nothing")
+    answer = renderer.choose(node, lang, silences, invalids, digits, line_number(form))
     return counted(answer, (lang, ev.INPUT, "keys", 1)) if digits else counted(answer)
 
 
-def confidence() -> float:
+def confidence(form: MultiDict[str, str]) -> float:
     """Twilio's Confidence, 0 to 1 (0 when missing or odd)."""
     try:
-        value = float(request.form.get("Confidence", "0")[:16])
+        value = float(first(form, "Confidence", 16) or "0")
     except ValueError:
         return 0.0
     return min(max(value, 0.0), 1.0) if value == value else 0.0  # NaN is not a number we trust
@@ -117,21 +128,23 @@ def confidence() -> float:
 
 @bp.post("/dial-result")
 def dial_result() -> Response:
-    status = request.form.get("DialCallStatus", "")[:MAX_PARAM]
-    tried = tuple(t[:MAX_PARAM] for t in request.args.getlist("tried")[:10])
-    renderer, hotline = store().renderer, arg("to")
+    args, form = request.args, request.form
+    status = first(form, "DialCallStatus")
+    tried = tuple(t[:MAX_PARAM] for t in args.getlist("tried")[:10])
+    renderer, hotline, lang = store().renderer, first(args, "to"), first(args, "lang")
     log.debug("call's transfer to %s: %s", hotline, status or "no status")
-    answer = renderer.dial_result(hotline, arg("lang"), arg("node"), tried, status, line_number())
+    answer = renderer.dial_result(hotline, lang, first(args, "node"), tried, status, line_number(form))
     if hotline not in renderer.menu.hotlines:  # only the menu's own ids are ever counted
         return counted(answer)
-    return counted(answer, (renderer.menu.language(arg("lang")).code, ev.OUTCOME + ev.outcome(status), hotline, 1))
+    return counted(answer, (renderer.menu.language(lang).code, ev.OUTCOME + ev.outcome(status), hotline, 1))
 
 
 @bp.post("/call-status")
 def call_status() -> Response:
     """Twilio's call status callback (set on the number): how long the call lasted, coarsely."""
-    duration = request.form.get("CallDuration", "")[:8]
-    if request.form.get("CallStatus") == "completed" and duration.isdigit():
+    form = request.form
+    duration = first(form, "CallDuration", 8)
+    if first(form, "CallStatus") == "completed" and duration.isdigit():
         record((("", ev.CALL_LENGTH, ev.length_bucket(int(duration)), 1),))
     return Response(status=204)
 
@@ -174,7 +187,8 @@ def apology() -> str:
         renderer = store().current
         menu = renderer.menu
         final = menu.nodes[menu.start].retry.final.target
-        return renderer.transfer(final, menu.language(request.args.get("lang")).code, menu.start, (final,), "error", line_number()).xml
+        lang = menu.language(first(request.args, "lang")).code
+        return renderer.transfer(final, lang, menu.start, (final,), "error", line_number(request.form)).xml
     except Exception:  # noqa: BLE001 - the apology itself must not fail
         response = VoiceResponse()
         response.say(
@@ -182,5 +196,5 @@ def apology() -> str:
             voice="Polly.Joanna",
             language="en-US",
         )
-        response.dial(NATIONAL_HOTLINE, timeout=DIAL_TIMEOUT, answer_on_bridge=True, caller_id=line_number() or None)
+        response.dial(NATIONAL_HOTLINE, timeout=DIAL_TIMEOUT, answer_on_bridge=True, caller_id=line_number(request.form) or None)
         return response.to_xml()

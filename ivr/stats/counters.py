@@ -44,6 +44,7 @@ class Counters:
         self.dropped_total = 0  # since this process started, for /healthz
         self._lock = threading.Lock()
         self._pid = 0  # the process whose saver thread runs
+        self._running = False  # in this process (a fork clears it: the child starts its own thread)
         self._stop = threading.Event()
         self._slot_until = 0.0
         self._slot: tuple[str, int] = ("", 0)
@@ -53,7 +54,7 @@ class Counters:
 
     # --- from requests: cheap, never blocks on the database --------------------------------
     def add(self, events: tuple[Event, ...]) -> None:
-        if self._pid != os.getpid():
+        if not self._running:
             self._start()
         now = self.clock()
         if now >= self._slot_until:
@@ -119,7 +120,8 @@ class Counters:
 
     def _start(self) -> None:
         """The first count in this process (a gunicorn worker, after the fork): start saving."""
-        self._pid = os.getpid()
+        self._pid, self._running = os.getpid(), True
+        os.register_at_fork(after_in_child=_after_fork(weakref.ref(self)))  # cheaper than asking getpid() per count
         self._lock = threading.Lock()  # a fork may have copied a held one
         self._pending, self._dropped = {}, 0  # counts copied from a parent process are the parent's
         self._stop = threading.Event()
@@ -158,6 +160,15 @@ class Counters:
             "waiting": waiting,
             "dropped": self.dropped_total,
         }
+
+
+def _after_fork(ref: weakref.ref[Counters]) -> Callable[[], None]:
+    def forked() -> None:
+        counters = ref()
+        if counters is not None:
+            counters._running = False
+
+    return forked
 
 
 def _close(ref: weakref.ref[Counters]) -> None:
