@@ -110,10 +110,14 @@ def main() -> None:
         a, b, line_cost, off = median[(kind, "a")], median[(kind, "b")], median[(kind, "line")], median[(kind, "off")]
         worst = max(worst, line_cost / b)
         verdict = "met" if line_cost / b <= 1.15 else "MISSED"
-        print(f"{kind:<32}{a * 1e6:>11.1f}{b * 1e6:>11.1f}{line_cost * 1e6:>9.1f}{line_cost / a:>7.2f}{line_cost / b:>7.2f}{off / b:>15.2f}  {verdict}")
+        print(
+            f"{kind:<32}{a * 1e6:>11.1f}{b * 1e6:>11.1f}{line_cost * 1e6:>9.1f}{line_cost / a:>7.2f}{line_cost / b:>7.2f}{off / b:>15.2f}  {verdict}"
+        )
     saved = line.extensions["ivr_count"]
     saved.flush()
-    print(f"\nstatistics saved by the bench: {saved.database.totals().by_key.get(('', 'call', ''), 0)} calls counted, {saved.dropped_total} dropped")
+    print(
+        f"\nstatistics saved by the bench: {saved.database.totals().by_key.get(('', 'call', ''), 0)} calls counted, {saved.dropped_total} dropped"
+    )
     print(f"floor b / floor a: {statistics.median(median[(k, 'b')] / median[(k, 'a')] for k in KINDS):.2f}x")
     print(f"worst webhook: {worst:.2f}x the secure floor ({'met' if worst <= 1.15 else 'missed'}: target 1.15x)")
 

@@ -55,7 +55,7 @@ PRESS = re.compile(
 
 PUNCTUATION = re.compile(r"[^\w*#\s]")
 # The same for plain ASCII, in one pass: apostrophes go ("what's" -> "whats"), other punctuation is a space.
-ASCII_PUNCTUATION = str.maketrans({ch: " " for ch in "!\"$%&()+,-./:;<=>?@[\\]^`{|}~"} | {"'": None})
+ASCII_PUNCTUATION = str.maketrans({ch: " " for ch in '!"$%&()+,-./:;<=>?@[\\]^`{|}~'} | {"'": None})
 
 
 def normalise(text: str) -> str:

@@ -90,7 +90,9 @@ def page() -> tuple[str, int]:
         "days": charts.upward(days),
         "languages": charts.across({menu.languages[c].name if c in menu.languages else c: n for c, n in report["by_language"].items()}),
         "sections": charts.across({titles.get(s, s): n for s, n in sorted(report["sections"].items(), key=lambda i: -i[1])}),
-        "outcomes": {h: charts.across(dict(zip(OUTCOME_WORDS, report["transfers"][h].values(), strict=True)), 100) for h in report["transfers"]},
+        "outcomes": {
+            h: charts.across(dict(zip(OUTCOME_WORDS, report["transfers"][h].values(), strict=True)), 100) for h in report["transfers"]
+        },
         "input": charts.across(report["input"], 100),
         "length": charts.across(report["call_length"], 100),
     }
@@ -109,4 +111,3 @@ def csv_report() -> Response:
         abort(404, "Counting is off (IVR_STATS_URL=off).")
     name = f"line-statistics-{start.isoformat()}-to-{end.isoformat()}-public.csv"
     return Response(as_csv(public(report)), mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
-
