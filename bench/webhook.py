@@ -39,14 +39,14 @@ FORM = {
 }
 KINDS = {
     "entry (POST /voice)": ("/voice", {}),
-    "menu choice (welcome, key 3)": ("/choose?node=welcome&lang=en&s=0&i=0", {"Digits": "3"}),
-    "content (learn, key 1)": ("/choose?node=learn&lang=es&s=0&i=0", {"Digits": "1"}),
+    "menu choice (welcome, key 3)": ("/choose?node=welcome&lang=en", {"Digits": "3"}),
+    "content (learn, key 1)": ("/choose?node=learn&lang=es", {"Digits": "1"}),
     "transfer outcome (busy)": ("/dial-result?to=national&lang=en&node=welcome&tried=national", {"DialCallStatus": "busy"}),
     "speech, clear match": (
-        "/choose?node=welcome&lang=en&s=0&i=0",
+        "/choose?node=welcome&lang=en",
         {"SpeechResult": "I'd like the Colorado hotline please", "Confidence": "0.87"},
     ),
-    "speech, no match": ("/choose?node=learn&lang=en&s=0&i=0", {"SpeechResult": "what's the weather like tomorrow", "Confidence": "0.62"}),
+    "speech, no match": ("/choose?node=learn&lang=en", {"SpeechResult": "what's the weather like tomorrow", "Confidence": "0.62"}),
     "call status callback": ("/call-status", {"CallStatus": "completed", "CallDuration": "95"}),
 }
 

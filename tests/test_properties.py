@@ -126,3 +126,32 @@ def test_menu_mutations_give_a_menu_or_located_errors(tmp_path_factory, seed, ki
             assert problem.message and (problem.message[0].isupper() or problem.message[0] in "'\"")
         return
     assert menu.nodes and menu.start in menu.nodes
+
+
+# --- the speech matcher's fast paths answer exactly what the plain ones do -------------------
+def _slow_normalise(text: str) -> str:
+    import unicodedata
+
+    from ivr.line.hearing import FILLERS, PUNCTUATION
+
+    text = "".join(ch for ch in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(ch))
+    return " ".join(w for w in PUNCTUATION.sub(" ", text.replace("'", "")).split() if w not in FILLERS)
+
+
+SPEECH_WORDS = st.sampled_from(
+    ["help", "me", "i", "need", "in", "danger", "press", "two", "el", "dos", "number", "marque", "cant", "leave", "*", "#", "help*",
+     "#2", "no", "estoy", "segura", "colorado", "hotline", "x", "uno", "-", "'", "."]
+)  # fmt: skip
+
+
+@given(st.text(max_size=60) | st.lists(SPEECH_WORDS, max_size=8).map(" ".join))
+@settings(max_examples=400, deadline=None)
+def test_fast_speech_paths_agree_with_the_plain_ones(transcript):
+    from ivr.line.hearing import PRESS, SAFETY_PHRASE, normalise, says_safety_phrase, spoken_key
+
+    said = normalise(transcript)
+    assert said == _slow_normalise(transcript)  # ASCII translate table == accents + regex
+    words = said.split()
+    assert says_safety_phrase(said, words) == (SAFETY_PHRASE.search(said) is not None)
+    assert spoken_key(said, words) == spoken_key(said)
+    assert PRESS.search(said) is None or spoken_key(said, words) == spoken_key(said)

@@ -48,14 +48,13 @@ NUMBERS = {
 }  # fmt: skip
 KEY_WORDS = {word: key for key, words in NUMBERS.items() for word in words.split()} | {key: key for key in NUMBERS}
 # "press two", "number 2", "option two", "oprima dos", "marque el dos": the word after is a key.
-PRESS = re.compile(
-    r"\b(?:press|push|number|option|key|oprima|oprimo|marque|marco|pulse|presione|numero|opcion|tecla)\s+(?:el\s+|la\s+)?(\S+)"
-)
+PRESS_WORDS = frozenset("press push number option key oprima oprimo marque marco pulse presione numero opcion tecla".split())
+PRESS = re.compile(r"\b(?:" + "|".join(sorted(PRESS_WORDS)) + r")\s+(?:el\s+|la\s+)?(\S+)")
 
 
 PUNCTUATION = re.compile(r"[^\w*#\s]")
 # The same for plain ASCII, in one pass: apostrophes go ("what's" -> "whats"), other punctuation is a space.
-ASCII_PUNCTUATION = str.maketrans({ch: " " for ch in '!"$%&()+,-./:;<=>?@[\\]^`{|}~'} | {"'": None})
+ASCII_PUNCTUATION = str.maketrans({chr(c): " " for c in range(128) if PUNCTUATION.match(chr(c))} | {"'": None})
 
 
 def normalise(text: str) -> str:
@@ -69,24 +68,43 @@ def normalise(text: str) -> str:
     return " ".join([word for word in text.split() if word not in FILLERS])
 
 
-def spoken_key(said: str) -> str | None:
+def spoken_key(said: str, words: list[str] | None = None) -> str | None:
     """The phone key a normalised utterance names ("press one", "uno", "2"), if it names one."""
     if said in KEY_WORDS:
         return KEY_WORDS[said]
+    if words is not None and PRESS_WORDS.isdisjoint(words) and not _KEY_SIGNS.intersection(said):
+        return None  # no "press" word: no need for the regex (a set test is cheaper)
     match = PRESS.search(said)
     return KEY_WORDS.get(match.group(1)) if match else None
 
 
 SAFETY_PHRASE = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, SAFETY), key=len, reverse=True)) + r")\b")
 SAFETY_WORDS = [phrase for phrase in SAFETY if " " not in phrase and len(phrase) >= 6]
+# The same test as SAFETY_PHRASE, by words: one set test, then the longer phrases by their first word.
+SAFETY_SINGLE = frozenset(phrase for phrase in SAFETY if " " not in phrase)
+SAFETY_LONGER: dict[str, list[str]] = {}
+for _phrase in SAFETY:
+    if " " in _phrase:
+        SAFETY_LONGER.setdefault(_phrase.split(" ", 1)[0], []).append(f" {_phrase} ")
+_KEY_SIGNS = frozenset("*#")  # the only characters besides words and spaces normalise() keeps
 
 
-def is_safety(said: str, known: frozenset[str] = frozenset()) -> bool:
+def says_safety_phrase(said: str, words: list[str]) -> bool:
+    """A safety phrase said whole (what SAFETY_PHRASE finds, without scanning for 60 phrases)."""
+    if _KEY_SIGNS.intersection(said):  # "help*": word boundaries the split does not see
+        return SAFETY_PHRASE.search(said) is not None
+    if not SAFETY_SINGLE.isdisjoint(words):
+        return True
+    padded = f" {said} "
+    return any(phrase in padded for word in words for phrase in SAFETY_LONGER.get(word, ()))
+
+
+def is_safety(said: str, words: list[str], known: frozenset[str] = frozenset()) -> bool:
     """A safety phrase said, or one of its longer words nearly ("emergancy"). Words in `known`
     are words of the menu's own phrases that are not near a safety word: no need to look."""
-    if SAFETY_PHRASE.search(said):
+    if says_safety_phrase(said, words):
         return True
-    unknown = [word for word in said.split() if len(word) >= 6 and word not in known]
+    unknown = [word for word in words if len(word) >= 6 and word not in known]
     return any(process.extractOne(word, SAFETY_WORDS, scorer=fuzz.ratio, score_cutoff=SAFETY_NEAR) for word in unknown)
 
 
@@ -133,32 +151,32 @@ def hear(transcript: str, confidence: float, book: Phrasebook) -> Heard:
     said = normalise(transcript)
     if not said:
         return Heard("nothing")
-    if is_safety(said, book.known):
+    words = said.split()
+    if is_safety(said, words, book.known):
         return Heard("safety")
-    key = spoken_key(said)
+    key = spoken_key(said, words)
     if key is not None:
         return Heard("key", key=key)
-    scores = _scores(said, book)
-    if not scores:
-        return Heard("nothing")
-    best: dict[m.Action, tuple[float, Choice]] = {}  # each action's best phrase: two phrases of one choice never compete
-    for index, score in scores.items():
+    # The best two choices that do different things (two phrases of one choice never compete).
+    top: tuple[float, Choice] | None = None
+    second: tuple[float, Choice] | None = None
+    for index, score in _scores(said, words, book).items():
         choice = book.choices[book.owner[index]]
-        if choice.action not in best or score > best[choice.action][0]:
-            best[choice.action] = (score, choice)
-    ranked = sorted(best.values(), key=_score, reverse=True)
-    top, runner_up = ranked[0][0], ranked[1][0] if len(ranked) > 1 else 0.0
-    clear = top >= CLEAR and top - runner_up >= MARGIN and (confidence >= LOW_CONFIDENCE or top >= 97)
-    if clear:
-        return Heard("choice", ranked[0][1])
-    return Heard("unsure", alternatives=tuple(choice for _, choice in ranked[:2]))
+        if top is None or score > top[0]:
+            if top is not None and top[1].action != choice.action:
+                second = top
+            top = (score, choice)
+        elif choice.action != top[1].action and (second is None or score > second[0]):
+            second = (score, choice)
+    if top is None:
+        return Heard("nothing")
+    runner_up = second[0] if second else 0.0
+    if top[0] >= CLEAR and top[0] - runner_up >= MARGIN and (confidence >= LOW_CONFIDENCE or top[0] >= 97):
+        return Heard("choice", top[1])
+    return Heard("unsure", alternatives=(top[1], second[1]) if second else (top[1],))
 
 
-def _score(pair: tuple[float, Choice]) -> float:
-    return pair[0]
-
-
-def _scores(said: str, book: Phrasebook) -> dict[int, float]:
+def _scores(said: str, words: list[str], book: Phrasebook) -> dict[int, float]:
     """How well the utterance matches each phrase that matches at all (WEAK or more), by the
     phrase's index. A phrase said inside a longer sentence ("I want the Colorado hotline" ~
     "colorado hotline") counts 75-100 by how much of it the phrase explains, so a longer phrase
@@ -166,10 +184,10 @@ def _scores(said: str, book: Phrasebook) -> dict[int, float]:
     letter or two, or words split or merged ("hot line", "human traffic king")."""
     # Compared with the spaces taken out, so split and merged words cost nothing; below WEAK a
     # score changes nothing, which lets rapidfuzz skip work.
-    found = process.extract(said.replace(" ", ""), book.joined, scorer=fuzz.ratio, limit=None, score_cutoff=WEAK)
+    found = process.extract("".join(words), book.joined, scorer=fuzz.ratio, limit=None, score_cutoff=WEAK)
     scores = {n: score for _, score, n in found}
     padded = f" {said} "
-    for word in set(said.split()):
+    for word in set(words):
         for n, phrase in book.starting.get(word, ()):
             if phrase in padded:
                 scores[n] = 75.0 + 25.0 * (len(phrase) - 2) / len(said)

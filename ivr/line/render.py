@@ -44,9 +44,10 @@ def url(route: str, **params: object) -> str:
     """A relative URL: Twilio resolves it against the request URL, so the app works under any prefix.
 
     Every value is an identifier or a number (the validator makes sure), so nothing needs
-    percent-encoding, which keeps the signed URL byte-for-byte the one Twilio requests.
+    percent-encoding, which keeps the signed URL byte-for-byte the one Twilio requests. A
+    count of 0 is the default and is left out: shorter URLs to sign, fewer values to read.
     """
-    return f"{route}?{urlencode(params, doseq=True)}"
+    return f"{route}?{urlencode({k: v for k, v in params.items() if v != 0}, doseq=True)}"
 
 
 def say(parent: VoiceResponse | Gather, text: str, language: m.Language) -> None:

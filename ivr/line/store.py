@@ -25,6 +25,7 @@ import tempfile
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,6 +91,7 @@ class MenuStore:
         self._force = False
         self._next_check = time.monotonic() + interval
         self._watching_pid: int | None = None  # the process whose watcher thread runs
+        self._watching = False  # in this process: a fork clears it (cheaper than getpid() per request)
         self.between_requests = False  # a gunicorn sync worker applies edits after a response
         self._due = False  # an edit waits for the end of the request being answered
         self._last_request = 0.0
@@ -99,7 +101,7 @@ class MenuStore:
     @property
     def renderer(self) -> Renderer:
         """The renderer to answer this request with. Notices an edit, but never waits for the reload."""
-        if self._watching_pid != os.getpid() and self.interval > 0:
+        if not self._watching and self.interval > 0:
             self.start_watching()  # the first request in this process (a server without a start hook)
         now = self._last_request = time.monotonic()
         if now >= self._next_check:
@@ -247,7 +249,8 @@ class MenuStore:
         """
         if self._watching_pid == os.getpid() or self.interval <= 0:
             return
-        self._watching_pid = os.getpid()
+        self._watching_pid, self._watching = os.getpid(), True
+        os.register_at_fork(after_in_child=_after_fork(weakref.ref(self)))
         self._lock = threading.Lock()  # fresh: a fork may have copied a held one
         self._wake = threading.Event()
         self.check()  # the file may have changed since this process's menu was loaded
@@ -267,3 +270,12 @@ class MenuStore:
                 del live
 
         threading.Thread(target=run, name="menu-watch", daemon=True).start()
+
+
+def _after_fork(ref: weakref.ref[MenuStore]) -> Callable[[], None]:
+    def forked() -> None:
+        store = ref()
+        if store is not None:
+            store._watching = False  # the child has no watcher thread: its first request starts one
+
+    return forked
