@@ -155,3 +155,23 @@ def test_fast_speech_paths_agree_with_the_plain_ones(transcript):
     assert says_safety_phrase(said, words) == (SAFETY_PHRASE.search(said) is not None)
     assert spoken_key(said, words) == spoken_key(said)
     assert PRESS.search(said) is None or spoken_key(said, words) == spoken_key(said)
+
+
+@given(
+    st.lists(
+        SPEECH_WORDS | st.sampled_from(["national", "hot", "line", "victims", "who", "are", "colorado", "coloradohotline"]), max_size=7
+    )
+)
+@settings(max_examples=300, deadline=None)
+def test_matching_only_the_phrases_of_a_possible_length_loses_no_score(words):
+    """Phrases too long or too short to score WEAK are skipped: the scores are those of all of them."""
+    from rapidfuzz import fuzz, process
+
+    from ivr.line.hearing import WEAK, fuzzy_scores
+
+    renderer = APP.extensions["ivr_store"].current
+    joined = "".join(words)
+    for node_id in ("welcome", "learn", "victims"):
+        book = renderer.phrasebook(renderer.menu.nodes[node_id], "en")
+        everything = process.extract(joined, book.joined, scorer=fuzz.ratio, limit=None, score_cutoff=WEAK)
+        assert fuzzy_scores(joined, book) == {n: score for _, score, n in everything}

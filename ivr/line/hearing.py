@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -138,6 +139,12 @@ class Phrasebook:
         self.phrases = [p for choice in self.choices for p in choice.phrases]
         self.owner = [n for n, choice in enumerate(self.choices) for _ in choice.phrases]
         self.joined = [p.replace(" ", "") for p in self.phrases]
+        # The same, shortest first: a phrase far longer or shorter than what was said cannot
+        # score WEAK, so only a slice of them is handed to rapidfuzz.
+        order = sorted(range(len(self.joined)), key=lambda n: len(self.joined[n]))
+        self.by_length = [self.joined[n] for n in order]
+        self.lengths = [len(self.joined[n]) for n in order]
+        self.unsorted = order  # position in by_length -> phrase index
         # For "said whole inside the sentence": each phrase, padded, under its first word.
         self.starting: dict[str, list[tuple[int, str]]] = {}
         for n, phrase in enumerate(self.phrases):
@@ -184,11 +191,21 @@ def _scores(said: str, words: list[str], book: Phrasebook) -> dict[int, float]:
     letter or two, or words split or merged ("hot line", "human traffic king")."""
     # Compared with the spaces taken out, so split and merged words cost nothing; below WEAK a
     # score changes nothing, which lets rapidfuzz skip work.
-    found = process.extract("".join(words), book.joined, scorer=fuzz.ratio, limit=None, score_cutoff=WEAK)
-    scores = {n: score for _, score, n in found}
+    scores = fuzzy_scores("".join(words), book)
     padded = f" {said} "
     for word in set(words):
         for n, phrase in book.starting.get(word, ()):
             if phrase in padded:
                 scores[n] = 75.0 + 25.0 * (len(phrase) - 2) / len(said)
     return scores
+
+
+def fuzzy_scores(joined: str, book: Phrasebook) -> dict[int, float]:
+    """rapidfuzz's ratio of the utterance (spaces out) with every phrase (spaces out) scoring
+    WEAK or more. ratio <= 200 * min(a, b) / (a + b) for lengths a and b, so only phrases of a
+    length in [lo, hi] can get there: the rest are not handed over at all."""
+    size = len(joined)
+    lo = bisect_left(book.lengths, size * WEAK / (200 - WEAK) - 1e-9)
+    hi = bisect_right(book.lengths, size * (200 - WEAK) / WEAK + 1e-9)
+    found = process.extract(joined, book.by_length[lo:hi], scorer=fuzz.ratio, limit=None, score_cutoff=WEAK)
+    return {book.unsorted[lo + n]: score for _, score, n in found}
