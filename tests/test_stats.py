@@ -102,7 +102,7 @@ def test_public_report_hides_counts_under_three(tmp_path):
     assert "calls,,,5" in csv and "by_language,es,,<3" in csv and "transfers,national,busy,<3" in csv
     assert not re.search(r",[12]$", csv, re.MULTILINE)  # no 1 or 2 anywhere
     table = CliRunner().invoke(main, ["stats", "--public"], env=env).output
-    assert "counts under 3 shown as <3" in table and re.search(r"by_language es\s+<3", table)
+    assert "counts under 3 shown as <3" in table and re.search(r"in language es\s+<3", table)
 
 
 def test_days_and_hours_are_denver_time_and_prune_deletes_old_days(tmp_path):

@@ -39,7 +39,9 @@ class Counters:
         self.every = every
         self.cap = cap
         self.clock = clock
-        self._pending: dict[Key, int] = {}
+        # (slot, event) -> how many times: the events are the renderer's own cached tuples, so a
+        # count builds nothing but this pair; flush() turns them into database keys.
+        self._pending: dict[tuple[tuple[str, int], Event], int] = {}
         self._dropped = 0  # counts dropped and not yet saved as such
         self.dropped_total = 0  # since this process started, for /healthz
         self._lock = threading.Lock()
@@ -59,17 +61,17 @@ class Counters:
         now = self.clock()
         if now >= self._slot_until:
             self._new_slot(now)
-        day, hour = self._slot
+        slot = self._slot
         with self._lock:
             pending = self._pending
-            for lang, event, detail, n in events:
-                key = (day, hour, lang, event, detail)
+            for event in events:
+                key = (slot, event)
                 if key in pending:
-                    pending[key] += n
+                    pending[key] += 1
                 elif len(pending) < self.cap:
-                    pending[key] = n
+                    pending[key] = 1
                 else:
-                    self._drop(abs(n))
+                    self._drop(abs(event[3]))
 
     def _drop(self, n: int) -> None:
         if not self.dropped_total:
@@ -86,8 +88,12 @@ class Counters:
     def flush(self) -> bool:
         """Save what is waiting. False if the database refused it (the counts stay in memory)."""
         with self._lock:
-            batch, self._pending = self._pending, {}
+            waiting, self._pending = self._pending, {}
             dropped, self._dropped = self._dropped, 0
+        batch: dict[Key, int] = {}
+        for ((day, hour), (lang, event, detail, n)), times in waiting.items():
+            key = (day, hour, lang, event, detail)
+            batch[key] = batch.get(key, 0) + n * times
         if dropped:
             key = (*self._slot, "", DROPPED, "")
             batch[key] = batch.get(key, 0) + dropped
@@ -108,13 +114,15 @@ class Counters:
         return True
 
     def _keep(self, batch: dict[Key, int]) -> None:
+        """Put back what the database refused (as one event of the summed size per key)."""
         with self._lock:
             pending = self._pending
-            for key, n in batch.items():
+            for (day, hour, lang, event, detail), n in batch.items():
+                key = ((day, hour), (lang, event, detail, n))
                 if key in pending:
-                    pending[key] += n
+                    pending[key] += 1
                 elif len(pending) < self.cap:
-                    pending[key] = n
+                    pending[key] = 1
                 else:
                     self._drop(abs(n))
 

@@ -114,12 +114,33 @@ def as_csv(report: dict) -> str:
 
 
 def as_table(report: dict) -> str:
+    """For staff at a terminal: the figures in plain words, grouped."""
     period = f"{report['from'] or 'the first count'} to {report['to'] or 'today'} ({report['timezone']} time)"
     lines = [f"Calls to the line, {period}" + ("; public: counts under 3 shown as <3" if report.get("public") else ""), ""]
-    width = max(len(f"{m} {n} {d}") for m, n, d, _ in rows(report))
-    for measure, name, detail, n in rows(report):
-        label = " ".join(p for p in (measure, name, detail) if p)
-        lines.append(f"  {label:<{width}}  {n:>6}")
+
+    def row(label: str, value: object, indent: int = 0) -> None:
+        lines.append(f"{' ' * indent}{label:<{34 - indent}}{value!s:>8}")
+
+    row("Calls answered", report["calls"])
+    for lang, n in report["by_language"].items():
+        row(f"in language {lang}", n, 2)
+    lines.append("")
+    heads = ("tried", "answered", "busy", "no answer", "failed", "canceled", "failover")
+    lines.append(f"{'Transfers':<16}" + "".join(f"{h:>10}" for h in heads))
+    for hotline, outcomes in report["transfers"].items():
+        values = (report["transfer_attempts"][hotline], *outcomes.values(), report["failover_used"][hotline])
+        lines.append(f"  {hotline:<14}" + "".join(f"{v!s:>10}" for v in values))
+    lines.append("")
+    row("Both hotlines failed", report["both_hotlines_failed"])
+    row("Put through after silence", report["escalations"]["silence"])
+    row("Put through after wrong keys", report["escalations"]["wrong_keys"])
+    row("Asked for help by voice", report["safety_phrases"])
+    row("Turns by keys", report["input"]["keys"])
+    row("Turns by speech", report["input"]["speech"])
+    for title, key in (("Sections heard", "sections"), ("Call length", "call_length"), ("Calls per day", "calls_by_day")):
+        lines += ["", title]
+        for name, n in report[key].items():
+            row(name, n, 2)
     if report["dropped"]:
-        lines.append(f"\n  Note: {report['dropped']} counts were lost while the database was unreachable.")
+        lines.append(f"\nNote: {report['dropped']} counts were lost while the database was unreachable.")
     return "\n".join(lines)
