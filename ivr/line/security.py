@@ -14,7 +14,7 @@ import threading
 import time
 from collections import OrderedDict
 
-from flask import Flask, Response, abort, current_app, request
+from flask import Blueprint, Flask, Response, abort, current_app, request
 from twilio.request_validator import RequestValidator
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -85,3 +85,25 @@ class PasswordGate:
                 while len(self._failures) > self.max_clients:
                     self._failures.popitem(last=False)
         return Response("This page needs its password.", 401, {"WWW-Authenticate": f'Basic realm="{realm}"'})
+
+
+def open_staff_page(app: Flask, bp: Blueprint, setting: str) -> bool:
+    """Register a staff page (the browser phone, the statistics). Open in development mode; with
+    TWILIO_AUTH_TOKEN set (production) it exists only when its password setting is set. Raises
+    ConfigError for a password under 12 characters. Returns whether the page was registered."""
+    password = app.config.get(setting) or ""
+    if app.config.get("TWILIO_AUTH_TOKEN") and not password:
+        return False
+    if password:
+        app.extensions[f"ivr_gate.{bp.name}"] = PasswordGate(setting, password)
+    app.register_blueprint(bp)
+    return True
+
+
+def ask_password(bp: Blueprint, realm: str) -> None:
+    """Before every request to the blueprint: its app's password, if it set one (open_staff_page)."""
+
+    @bp.before_request
+    def require_password() -> Response | None:
+        gate: PasswordGate | None = current_app.extensions.get(f"ivr_gate.{bp.name}")
+        return gate.check(realm) if gate is not None else None

@@ -16,34 +16,20 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from ..line.security import PasswordGate
+from ..line.security import ask_password, open_staff_page
 from .caller import DIAL_OUTCOMES, AppTransport, Call, CallError, Event
 
 bp = Blueprint("simulator", __name__, template_folder="templates")
 
 
-def enabled(app: Flask) -> bool:
-    if app.config.get("IVR_SIMULATOR") == "off":
-        return False
-    if app.config.get("TWILIO_AUTH_TOKEN"):
-        return bool(app.config.get("IVR_SIMULATOR_PASSWORD"))
-    return True
-
-
 def register(app: Flask) -> None:
-    """Add the browser phone to the line's app. Raises ConfigError for a password under 12 characters."""
-    if not enabled(app):
-        return
-    password = app.config.get("IVR_SIMULATOR_PASSWORD") or ""
-    if password or app.config.get("TWILIO_AUTH_TOKEN"):
-        app.extensions["ivr_simulator_gate"] = PasswordGate("IVR_SIMULATOR_PASSWORD", password)
-    app.register_blueprint(bp)
+    """Add the browser phone to the line's app, unless IVR_SIMULATOR=off, or production without
+    IVR_SIMULATOR_PASSWORD. Raises ConfigError for a password under 12 characters."""
+    if app.config.get("IVR_SIMULATOR") != "off":
+        open_staff_page(app, bp, "IVR_SIMULATOR_PASSWORD")
 
 
-@bp.before_request
-def require_password() -> Response | None:
-    gate: PasswordGate | None = current_app.extensions.get("ivr_simulator_gate")
-    return gate.check("simulator") if gate is not None else None  # no gate: development mode
+ask_password(bp, "simulator")
 
 
 def event_json(event: Event) -> dict[str, str]:

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 
 from flask import Blueprint, Flask, Response, abort, current_app, render_template, request
 
-from ..line.security import PasswordGate
+from ..line.security import ask_password, open_staff_page
 from . import charts
 from .counters import TIMEZONE, Counters
 from .report import DAYS, Names, as_csv, build, public
@@ -27,19 +27,11 @@ OUTCOME_WORDS = ("answered", "busy", "no answer", "failed", "canceled")  # Twili
 def register(app: Flask) -> None:
     """Add /stats, unless this is production without IVR_STATS_PASSWORD. Raises ConfigError for a
     password under 12 characters."""
-    password = app.config.get("IVR_STATS_PASSWORD") or ""
-    if app.config.get("TWILIO_AUTH_TOKEN") and not password:
+    if not open_staff_page(app, bp, "IVR_STATS_PASSWORD"):
         log.info("The statistics page /stats is closed: set IVR_STATS_PASSWORD (12 characters or more) to open it.")
-        return
-    if password:
-        app.extensions["ivr_stats_gate"] = PasswordGate("IVR_STATS_PASSWORD", password)
-    app.register_blueprint(bp)
 
 
-@bp.before_request
-def require_password() -> Response | None:
-    gate: PasswordGate | None = current_app.extensions.get("ivr_stats_gate")
-    return gate.check("statistics") if gate is not None else None  # no gate: development mode
+ask_password(bp, "statistics")
 
 
 def period() -> tuple[date, date]:
