@@ -222,6 +222,9 @@ def test_counting_off_and_bad_settings(tmp_path):
         line("mysql://somewhere/db")
     result = CliRunner().invoke(main, ["stats"], env={"IVR_STATS_URL": "off"})
     assert result.exit_code == 1 and "Counting is off" in result.output
+    down = CliRunner().invoke(main, ["stats"], env={"IVR_STATS_URL": "postgresql://ivr@127.0.0.1:9/nothing"})
+    assert down.exit_code == 1 and "Cannot read the statistics database (OperationalError" in down.output
+    assert "Traceback" not in down.output
 
 
 def test_tables_are_created_once_and_kept_across_restarts(tmp_path):

@@ -77,8 +77,10 @@ class Coverage:
     nodes: set[str] = field(default_factory=set)
     bindings: set[tuple[str, str]] = field(default_factory=set)
     phrases: int = 0  # things said in the scripts
+    calls: int = 0
 
     def add(self, call: Call) -> None:
+        self.calls += 1
         self.nodes.update(call.nodes_seen)
         self.bindings.update(call.visits)
         self.phrases += sum(1 for e in call.events if e.kind == "speech")
