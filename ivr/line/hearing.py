@@ -138,6 +138,10 @@ class Phrasebook:
         self.choices = list(choices)
         self.phrases = [p for choice in self.choices for p in choice.phrases]
         self.owner = [n for n, choice in enumerate(self.choices) for _ in choice.phrases]
+        # What each phrase does, as a small number: equal actions (a key and a topic that both go
+        # to "victims") get the same one, and comparing numbers is cheaper than comparing actions.
+        numbers: dict[m.Action, int] = {}
+        self.does = [numbers.setdefault(self.choices[n].action, len(numbers)) for n in self.owner]
         self.joined = [p.replace(" ", "") for p in self.phrases]
         # The same, shortest first: a phrase far longer or shorter than what was said cannot
         # score WEAK, so only a slice of them is handed to rapidfuzz.
@@ -165,22 +169,23 @@ def hear(transcript: str, confidence: float, book: Phrasebook) -> Heard:
     if key is not None:
         return Heard("key", key=key)
     # The best two choices that do different things (two phrases of one choice never compete).
-    top: tuple[float, Choice] | None = None
-    second: tuple[float, Choice] | None = None
+    top: tuple[float, int] | None = None  # (score, phrase index)
+    second: tuple[float, int] | None = None
+    does = book.does
     for index, score in _scores(said, words, book).items():
-        choice = book.choices[book.owner[index]]
         if top is None or score > top[0]:
-            if top is not None and top[1].action != choice.action:
+            if top is not None and does[top[1]] != does[index]:
                 second = top
-            top = (score, choice)
-        elif choice.action != top[1].action and (second is None or score > second[0]):
-            second = (score, choice)
+            top = (score, index)
+        elif does[index] != does[top[1]] and (second is None or score > second[0]):
+            second = (score, index)
     if top is None:
         return Heard("nothing")
+    best = book.choices[book.owner[top[1]]]
     runner_up = second[0] if second else 0.0
     if top[0] >= CLEAR and top[0] - runner_up >= MARGIN and (confidence >= LOW_CONFIDENCE or top[0] >= 97):
-        return Heard("choice", top[1])
-    return Heard("unsure", alternatives=(top[1], second[1]) if second else (top[1],))
+        return Heard("choice", best)
+    return Heard("unsure", alternatives=(best, book.choices[book.owner[second[1]]]) if second else (best,))
 
 
 def _scores(said: str, words: list[str], book: Phrasebook) -> dict[int, float]:
