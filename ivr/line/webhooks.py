@@ -14,9 +14,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import parse_qsl
 
-from flask import Blueprint, Response, abort, current_app, request, send_file
+from flask import Blueprint, Request, Response, abort, current_app, request, send_file
 from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.exceptions import HTTPException
 
@@ -47,24 +48,35 @@ def twiml(xml: str) -> Response:
     return Response(xml, mimetype="text/xml")
 
 
-def counted(answer: Answer, *more: ev.Event) -> Response:
-    """The answer's TwiML; its events (and `more`) go to the statistics."""
-    record(answer.events + more if more else answer.events)
-    return twiml(answer.xml)
+class Hook(NamedTuple):
+    """This request and this app's parts, each looked up once: an access through Flask's
+    context proxies (`request.form`, `current_app.extensions`) costs about 0.7 us, and a
+    webhook would otherwise make a dozen."""
+
+    request: Request
+    store: MenuStore
+    counter: ev.Counter | None
+
+    def state(self) -> list[tuple[str, str]]:
+        """The query string: the call's state, which our own TwiML wrote into its action URLs.
+        Read with the standard library's parse_qsl: werkzeug's request.args (a MultiDict) costs
+        about four times as much."""
+        return parse_qsl(self.request.query_string.decode("latin-1"))
+
+    def record(self, events: tuple[ev.Event, ...]) -> None:
+        """Count, unless there is no counter or this is the browser phone's test call."""
+        if self.counter is not None and events and not self.request.environ.get(ev.TEST_CALL):
+            self.counter.add(events)
+
+    def answer(self, answer: Answer, *more: ev.Event) -> Response:
+        """The answer's TwiML; its events (and `more`) go to the statistics."""
+        self.record(answer.events + more if more else answer.events)
+        return twiml(answer.xml)
 
 
-def record(events: tuple[ev.Event, ...]) -> None:
-    """Count, unless there is no counter or this is the browser phone's test call."""
-    counter: ev.Counter | None = current_app.extensions.get("ivr_count")
-    if counter is not None and events and not request.environ.get(ev.TEST_CALL):
-        counter.add(events)
-
-
-def call_state() -> list[tuple[str, str]]:
-    """The query string: the call's state, which our own TwiML wrote into its action URLs.
-    Read with the standard library's parse_qsl: werkzeug's request.args (a MultiDict) costs
-    about four times as much, on every webhook."""
-    return parse_qsl(request.query_string.decode("latin-1"))
+def hook() -> Hook:
+    extensions = current_app.extensions
+    return Hook(request._get_current_object(), extensions["ivr_store"], extensions.get("ivr_count"))  # type: ignore[attr-defined]
 
 
 def first(values: Mapping[str, str], name: str, limit: int = MAX_PARAM) -> str:
@@ -88,28 +100,31 @@ def line_number(form: Mapping[str, str]) -> str:
 @bp.route("/voice", methods=["GET", "POST"])
 def voice() -> Response:
     """The number's Voice URL. GET is accepted too, so a console misconfiguration still works."""
-    renderer = store().renderer
-    lang = renderer.menu.language(first(dict(call_state()), "lang") or None).code
+    now = hook()
+    renderer = now.store.renderer
+    lang = renderer.menu.language(first(dict(now.state()), "lang") or None).code
     log.debug("call started")
-    return counted(renderer.entry(lang), ("", ev.CALL, "", 1), (lang, ev.LANGUAGE, "", 1))
+    return now.answer(renderer.entry(lang), ("", ev.CALL, "", 1), (lang, ev.LANGUAGE, "", 1))
 
 
 @bp.post("/menu")
 def menu() -> Response:
-    args = dict(call_state())
+    now = hook()
+    args = dict(now.state())
     node, notice = first(args, "node"), first(args, "n") or None
     log.debug("call at %s (%s)", node, notice or "navigate")
-    renderer = store().renderer
-    answer = renderer.menu_request(node, first(args, "lang"), number(args, "s"), number(args, "i"), notice, line_number(request.form))
-    return counted(answer)
+    renderer = now.store.renderer
+    answer = renderer.menu_request(node, first(args, "lang"), number(args, "s"), number(args, "i"), notice, line_number(now.request.form))
+    return now.answer(answer)
 
 
 @bp.post("/choose")
 def choose() -> Response:
     """A key, or speech (never logged: what a caller says is as private as their number)."""
-    args, form = dict(call_state()), request.form
+    now = hook()
+    args, form = dict(now.state()), now.request.form
     digits, said = first(form, "Digits"), first(form, "SpeechResult", MAX_SPEECH)
-    renderer = store().renderer
+    renderer = now.store.renderer
     node, lang, silences, invalids = (
         first(args, "node"),
         renderer.menu.language(first(args, "lang")).code,
@@ -119,10 +134,10 @@ def choose() -> Response:
     if said and not digits:
         log.debug("call at %s spoke", node)
         answer = renderer.hear(node, lang, silences, invalids, said, confidence(form), line_number(form))
-        return counted(answer, (lang, ev.INPUT, "speech", 1))
+        return now.answer(answer, (lang, ev.INPUT, "speech", 1))
     log.debug("call at %s pressed %s", node, digits or "nothing")
     answer = renderer.choose(node, lang, silences, invalids, digits, line_number(form))
-    return counted(answer, (lang, ev.INPUT, "keys", 1)) if digits else counted(answer)
+    return now.answer(answer, (lang, ev.INPUT, "keys", 1)) if digits else now.answer(answer)
 
 
 def confidence(form: Mapping[str, str]) -> float:
@@ -136,24 +151,25 @@ def confidence(form: Mapping[str, str]) -> float:
 
 @bp.post("/dial-result")
 def dial_result() -> Response:
-    pairs, form = call_state(), request.form
+    now = hook()
+    pairs, form = now.state(), now.request.form
     args, status = dict(pairs), first(form, "DialCallStatus")
     tried = tuple(value[:MAX_PARAM] for name, value in pairs if name == "tried")[:10]  # the one value that repeats
-    renderer, hotline, lang = store().renderer, first(args, "to"), first(args, "lang")
+    renderer, hotline, lang = now.store.renderer, first(args, "to"), first(args, "lang")
     log.debug("call's transfer to %s: %s", hotline, status or "no status")
     answer = renderer.dial_result(hotline, lang, first(args, "node"), tried, status, line_number(form))
     if hotline not in renderer.menu.hotlines:  # only the menu's own ids are ever counted
-        return counted(answer)
-    return counted(answer, (renderer.menu.language(lang).code, ev.OUTCOME + ev.outcome(status), hotline, 1))
+        return now.answer(answer)
+    return now.answer(answer, (renderer.menu.language(lang).code, ev.OUTCOME + ev.outcome(status), hotline, 1))
 
 
 @bp.post("/call-status")
 def call_status() -> Response:
     """Twilio's call status callback (set on the number): how long the call lasted, coarsely."""
-    form = request.form
-    duration = first(form, "CallDuration", 8)
-    if first(form, "CallStatus") == "completed" and duration.isdigit():
-        record((("", ev.CALL_LENGTH, ev.length_bucket(int(duration)), 1),))
+    now = hook()
+    duration = first(now.request.form, "CallDuration", 8)
+    if first(now.request.form, "CallStatus") == "completed" and duration.isdigit():
+        now.record((("", ev.CALL_LENGTH, ev.length_bucket(int(duration)), 1),))
     return Response(status=204)
 
 
@@ -195,7 +211,7 @@ def apology() -> str:
         renderer = store().current
         menu = renderer.menu
         final = menu.nodes[menu.start].retry.final.target
-        lang = menu.language(first(dict(call_state()), "lang")).code
+        lang = menu.language(first(dict(parse_qsl(request.query_string.decode("latin-1"))), "lang")).code
         return renderer.transfer(final, lang, menu.start, (final,), "error", line_number(request.form)).xml
     except Exception:  # noqa: BLE001 - the apology itself must not fail
         response = VoiceResponse()

@@ -1,12 +1,12 @@
 """Counting in memory, saving in the background: a call never waits for the statistics.
 
-Each process that answers calls keeps its counts in a dict keyed by (local day, hour,
-language, event, detail), and a daemon thread adds them to the database every few
-seconds, and once more when the process exits (gunicorn's `worker_exit`, or `atexit`).
-While the database is down or slow the counts wait in memory; the number of distinct keys
-waiting is capped, and anything beyond the cap is dropped and counted as dropped. The
-failure is logged once, `/healthz` says "degraded", and the counts are saved when the
-database is back.
+A webhook only appends its events, with the current local hour, to a queue (a deque: one
+C call, no lock). A daemon thread empties the queue every few seconds into counts keyed by
+(local day, hour, language, event, detail) and adds them to the database, and does so once
+more when the process exits (gunicorn's `worker_exit`, or `atexit`). While the database is
+down or slow the counts wait in memory: the queue and the number of distinct counts are
+both capped, anything beyond is dropped and counted as dropped, the failure is logged once,
+`/healthz` says "degraded", and the counts are saved when the database is back.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import os
 import threading
 import time
 import weakref
+from collections import deque
 from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -28,6 +29,7 @@ log = logging.getLogger("ivr.stats")
 TIMEZONE = ZoneInfo("America/Denver")  # the line's local time, DST included
 EVERY = 5.0  # seconds between saves
 CAP = 10_000  # distinct counts kept in memory while the database is unreachable
+QUEUE = 200_000  # answers queued between two saves (a save that hangs for its 5 s timeouts at 40,000 a second)
 SLOT = 900.0  # the local hour is looked up again at every quarter hour (zones shift by 15 min at most)
 
 
@@ -39,12 +41,11 @@ class Counters:
         self.every = every
         self.cap = cap
         self.clock = clock
-        # (slot, event) -> how many times: the events are the renderer's own cached tuples, so a
-        # count builds nothing but this pair; flush() turns them into database keys.
-        self._pending: dict[tuple[tuple[str, int], Event], int] = {}
-        self._dropped = 0  # counts dropped and not yet saved as such
+        self._queue: deque[tuple[tuple[str, int], tuple[Event, ...]]] = deque()
+        self._overflow: deque[int] = deque()  # sizes of what the full queue turned away
+        self._pending: dict[Key, int] = {}  # summed, waiting for the database: only flush() touches it
+        self._saving = threading.Lock()  # one flush at a time (the thread, the dashboard, the exit)
         self.dropped_total = 0  # since this process started, for /healthz
-        self._lock = threading.Lock()
         self._pid = 0  # the process whose saver thread runs
         self._running = False  # in this process (a fork clears it: the child starts its own thread)
         self._stop = threading.Event()
@@ -61,23 +62,10 @@ class Counters:
         now = self.clock()
         if now >= self._slot_until:
             self._new_slot(now)
-        slot = self._slot
-        with self._lock:
-            pending = self._pending
-            for event in events:
-                key = (slot, event)
-                if key in pending:
-                    pending[key] += 1
-                elif len(pending) < self.cap:
-                    pending[key] = 1
-                else:
-                    self._drop(abs(event[3]))
-
-    def _drop(self, n: int) -> None:
-        if not self.dropped_total:
-            log.error("Statistics: too many counts waiting for the database; dropping (and counting) the rest")
-        self._dropped += n
-        self.dropped_total += n
+        if len(self._queue) < QUEUE:
+            self._queue.append((self._slot, events))
+        else:
+            self._overflow.append(sum(abs(event[3]) for event in events))
 
     def _new_slot(self, now: float) -> None:
         local = datetime.fromtimestamp(now, TIMEZONE)
@@ -87,51 +75,57 @@ class Counters:
     # --- saving --------------------------------------------------------------------------------
     def flush(self) -> bool:
         """Save what is waiting. False if the database refused it (the counts stay in memory)."""
-        with self._lock:
-            waiting, self._pending = self._pending, {}
-            dropped, self._dropped = self._dropped, 0
-        batch: dict[Key, int] = {}
-        for ((day, hour), (lang, event, detail, n)), times in waiting.items():
-            key = (day, hour, lang, event, detail)
-            batch[key] = batch.get(key, 0) + n * times
-        if dropped:
-            key = (*self._slot, "", DROPPED, "")
-            batch[key] = batch.get(key, 0) + dropped
-        if not batch:
-            return True
-        try:
-            self.database.add(batch)
-        except Exception as err:  # noqa: BLE001 - any database failure: keep counting, report it
-            self._keep(batch)
-            if self._healthy:
-                self._healthy = False
-                log.error("Statistics database unavailable (%s); counts wait in memory. Calls are not affected.", describe(err))
-            return False
-        self._last_saved = self.clock()
-        if not self._healthy:
-            self._healthy = True
-            log.warning("Statistics database reachable again; the waiting counts are saved.")
-        return True
-
-    def _keep(self, batch: dict[Key, int]) -> None:
-        """Put back what the database refused (as one event of the summed size per key)."""
-        with self._lock:
+        with self._saving:
+            dropped = self._sum_queue()
             pending = self._pending
-            for (day, hour, lang, event, detail), n in batch.items():
-                key = ((day, hour), (lang, event, detail, n))
+            if dropped:
+                if not self.dropped_total:
+                    log.error("Statistics: too many counts waiting for the database; dropping (and counting) the rest")
+                self.dropped_total += dropped
+                key = (*self._slot, "", DROPPED, "")
+                pending[key] = pending.get(key, 0) + dropped  # always kept: the one count of what was lost
+            if not pending:
+                self._last_saved = self.clock()  # nothing to save is a save that worked
+                return True
+            try:
+                self.database.add(pending)
+            except Exception as err:  # noqa: BLE001 - any database failure: keep counting, report it
+                if self._healthy:
+                    self._healthy = False
+                    log.error("Statistics database unavailable (%s); counts wait in memory. Calls are not affected.", describe(err))
+                return False
+            pending.clear()
+            self._last_saved = self.clock()
+            if not self._healthy:
+                self._healthy = True
+                log.warning("Statistics database reachable again; the waiting counts are saved.")
+            return True
+
+    def _sum_queue(self) -> int:
+        """Move the queue into the summed counts (up to `cap` of them); returns how much was dropped."""
+        queue, pending, dropped = self._queue, self._pending, 0
+        for _ in range(len(queue)):  # what is there now; requests may append meanwhile
+            (day, hour), events = queue.popleft()
+            for lang, name, detail, n in events:
+                key = (day, hour, lang, name, detail)
                 if key in pending:
-                    pending[key] += 1
+                    pending[key] += n
                 elif len(pending) < self.cap:
-                    pending[key] = 1
+                    pending[key] = n
                 else:
-                    self._drop(abs(n))
+                    dropped += abs(n)
+        while self._overflow:
+            dropped += self._overflow.popleft()
+        return dropped
 
     def _start(self) -> None:
         """The first count in this process (a gunicorn worker, after the fork): start saving."""
         self._pid, self._running = os.getpid(), True
         os.register_at_fork(after_in_child=_after_fork(weakref.ref(self)))  # cheaper than asking getpid() per count
-        self._lock = threading.Lock()  # a fork may have copied a held one
-        self._pending, self._dropped = {}, 0  # counts copied from a parent process are the parent's
+        self._saving = threading.Lock()  # a fork may have copied a held one
+        self._queue.clear()  # counts copied from a parent process are the parent's
+        self._overflow.clear()
+        self._pending = {}
         self._stop = threading.Event()
         counters, stop, every = weakref.ref(self), self._stop, self.every
 
@@ -153,14 +147,12 @@ class Counters:
         self._closed = True
         self._stop.set()
         if not self.flush():
-            with self._lock:
-                lost = sum(abs(n) for n in self._pending.values())
+            lost = sum(abs(n) for n in self._pending.values())
             log.error("Statistics: %d counts could not be saved before this process ended.", lost)
 
     def status(self) -> dict[str, object]:
         """For /healthz: whether counts reach the database (nothing about any call)."""
-        with self._lock:
-            waiting = len(self._pending)
+        waiting = len(self._pending) + len(self._queue)
         late = waiting > 0 and self.clock() - self._last_saved > 6 * self.every  # a save is stuck
         return {
             "status": "ok" if self._healthy and not late else "degraded",
