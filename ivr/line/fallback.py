@@ -13,7 +13,7 @@ from __future__ import annotations
 from twilio.twiml.voice_response import VoiceResponse
 
 from ..menu import model as m
-from .render import DIAL_TIMEOUT, read_numbers, say
+from .twiml import DIAL_TIMEOUT, read_numbers, say
 
 
 def fallback_twiml(menu: m.Menu, caller_id: str | None = None) -> str:

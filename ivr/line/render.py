@@ -1,33 +1,23 @@
-"""Menu model -> TwiML. Pure functions of the menu and the call's URL state.
+"""Which TwiML a caller gets, given the menu and the call's state: the line's decisions.
 
-Every answer is built with `twilio.twiml.voice_response`, never by hand. All
-state a call needs (node, language, silences, wrong keys, hotlines tried) goes
-into the relative action/Redirect URLs we emit, so any worker can answer the
-next request, and the same inputs always give the same TwiML (which is what
-makes answers cacheable).
+All state a call needs (node, language, silences, wrong keys, hotlines tried) travels in
+the relative action/Redirect URLs our TwiML gives Twilio (twiml.py writes them), so any
+worker can answer the next request, and the same inputs always give the same answer: which
+is what makes answers cacheable. Each answer also says what it means for the anonymous
+statistics (events.py).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
 from typing import NamedTuple
-from urllib.parse import quote, urlencode
-
-from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from ..menu import model as m
-from ..menu.spoken import spoken_digits, spoken_number
-from . import hearing, listen
+from . import hearing, listen, twiml
 from .events import BOTH_FAILED, ESCALATION, FAILOVER, LANGUAGE, SAFETY, SECTION, TRANSFER, Event
+from .twiml import INVALID, MOVED, NOTICES, SILENCE, UNSURE
 
-DIAL_TIMEOUT = 28  # seconds of ringing before we try the other hotline
 DIAL_SUCCESS = ("completed", "answered")
-SILENCE = "silence"
-INVALID = "invalid"
-MOVED = "moved"
-UNSURE = "unsure"
-NOTICES = (SILENCE, INVALID, MOVED)
 
 
 class Answer(NamedTuple):
@@ -38,33 +28,6 @@ class Answer(NamedTuple):
 
     def plus(self, *events: Event) -> Answer:
         return Answer(self.xml, self.events + events)
-
-
-def url(route: str, **params: object) -> str:
-    """A relative URL: Twilio resolves it against the request URL, so the app works under any prefix.
-
-    Every value is an identifier or a number (the validator makes sure), so nothing needs
-    percent-encoding, which keeps the signed URL byte-for-byte the one Twilio requests. A
-    count of 0 is the default and is left out: shorter URLs to sign, fewer values to read.
-    """
-    return f"{route}?{urlencode({k: v for k, v in params.items() if v != 0}, doseq=True)}"
-
-
-def say(parent: VoiceResponse | Gather, text: str, language: m.Language) -> None:
-    """Speak text in the language's own voice; nothing for empty text (Twilio error 13520)."""
-    if text:
-        parent.say(text, voice=language.voice, language=language.say_language)
-
-
-def read_numbers(response: VoiceResponse, menu: m.Menu, language: m.Language, hotlines: Iterable[m.Hotline]) -> None:
-    """Each hotline's number, and its text line, slowly enough to write down."""
-    for line in hotlines:
-        name = line.name[language.code]
-        say(response, menu.message("number", language.code, hotline=name, number=spoken_number(line.number)), language)
-        response.pause(length=1)
-        if line.sms:
-            say(response, menu.message("sms", language.code, hotline=name, number=spoken_digits(line.sms)), language)
-            response.pause(length=1)
 
 
 class Renderer:
@@ -253,97 +216,27 @@ class Renderer:
             shared = self._shared[lang] = listen.shared_choices(self.menu, lang)
         return shared
 
-    def _alternative(self, choice: hearing.Choice, language: m.Language) -> str:
-        if choice.key is not None:
-            return language.press_sentence(choice.label or choice.spoken[0], choice.key)
-        return listen.message(self.menu, "say_choice", language.code, phrase=choice.spoken[0])
-
     def _dial_result(self, hotline_id: str, lang: str, node_id: str, tried: tuple[str, ...], connected: bool, line: str) -> Answer:
         menu = self.menu
         language = menu.language(lang)
         hotline = menu.hotlines.get(hotline_id)
-        response = VoiceResponse()
         if connected:
-            self._say(response, menu.message("goodbye", language.code), language)
-            response.hangup()
-            return Answer(response.to_xml())
+            return Answer(twiml.goodbye_document(menu, language))
         tried = tuple(t for t in tried if t in menu.hotlines) or ((hotline_id,) if hotline else ())
-        failed_name = hotline.name[language.code] if hotline else ""
         nxt = self._untried(hotline, tried)
         if nxt is not None:
-            text = menu.message("transfer_failed", language.code, hotline=failed_name) if hotline else ""
+            text = menu.message("transfer_failed", language.code, hotline=hotline.name[language.code]) if hotline else ""
             return self._dial(nxt, language, node_id, tried + (nxt.id,), text, line)
-        # Every hotline failed: read the numbers slowly, twice, and go back to the menu.
-        lines = [menu.message("transfer_failed", language.code, hotline=failed_name)] if hotline else []
-        lines.append(menu.message("both_failed", language.code))
-        self._say(response, " ".join(lines), language)
-        for _ in range(2):
-            read_numbers(response, menu, language, menu.hotlines.values())
         back = node_id if node_id in menu.nodes else menu.start
-        response.redirect(url("menu", node=back, lang=language.code), method="POST")
-        return Answer(response.to_xml(), ((language.code, BOTH_FAILED, "", 1),))
+        return Answer(twiml.numbers_document(menu, language, hotline, back), ((language.code, BOTH_FAILED, "", 1),))
 
     # --- building blocks -----------------------------------------------------------------
     def _node(
         self, node_id: str, lang: str, silences: int = 0, invalids: int = 0, notice: str | None = None, alternatives: tuple = ()
     ) -> str:
-        menu = self.menu
-        node = menu.nodes[node_id]
-        language = menu.language(lang)
-        response = VoiceResponse()
-        state = dict(node=node.id, lang=language.code, s=silences, i=invalids)
-        gather = response.gather(
-            action=url("choose", **state),
-            method="POST",
-            num_digits=1,  # every key is one press; no need to wait for '#'
-            finish_on_key="",  # '#' is a menu key (repeat), so it must reach us
-            timeout=node.retry.timeout,
-            action_on_empty_result=False,  # silence falls through to the Redirect below
-            **listen.gather_options(menu, node, language, listen.hints(node, language.code, self.shared_choices(language.code))),
-        )
-        if notice == UNSURE:
-            self._say(gather, listen.message(menu, "not_sure", language.code), language)
-            self._say(gather, " ".join(self._alternative(choice, language) for choice in alternatives), language)
-        elif notice is not None:
-            self._say(gather, menu.message({SILENCE: "no_input", INVALID: "invalid", MOVED: "moved"}[notice], language.code), language)
-        first_time = silences == 0 and invalids == 0
-        if node.id == menu.start and first_time:
-            self._say(gather, menu.greeting[language.code], language)
-        if node.id == menu.start:
-            for other in menu.languages.values():
-                if other.code != language.code:
-                    self._say(gather, other.press_sentence(other.switch_label, other.switch_key), other)
-        if first_time:
-            self._prompt(gather, node, language)
-        if notice != UNSURE:  # after "not sure", the two likeliest choices only: # repeats them all
-            self._say(gather, self.choices(node, language), language)
-        if node.id == menu.start and first_time and language.code in menu.speech:  # once, after the choices
-            self._say(gather, listen.message(menu, "speech_hint", language.code), language)
-        response.redirect(url("menu", node=node.id, lang=language.code, s=silences + 1, i=invalids, n=SILENCE), method="POST")
-        return response.to_xml()
-
-    def choices(self, node: m.Node, language: m.Language) -> str:
-        """The "To X, press N." sentences, generated from option labels."""
-        return " ".join(sentence for _, sentence in self.choice_sentences(node, language))
-
-    def choice_sentences(self, node: m.Node, language: m.Language) -> list[tuple[m.Option, str]]:
-        """Each announced option with its sentence, in spoken order (lint times them too)."""
-        sentences = []
-        for option in node.spoken_options:
-            if option.action.kind == m.BACK and node.parent is None:
-                continue
-            if option.action.kind == m.NEXT and node.next is None:
-                continue
-            sentences.append((option, language.press_sentence(self.label(option, language.code), option.key)))
-        return sentences
-
-    def label(self, option: m.Option, lang: str) -> str:
-        if lang in option.label:
-            return option.label[lang]
-        kind = option.action.kind
-        if kind == m.TRANSFER:
-            return self.menu.message("transfer_label", lang, hotline=self.menu.hotlines[option.action.target].name[lang])
-        return self.menu.message(f"{kind}_label", lang)
+        node, language = self.menu.nodes[node_id], self.menu.language(lang)
+        hints = listen.hints(node, language.code, self.shared_choices(language.code))
+        return twiml.node_document(self.menu, node, language, hints, silences, invalids, notice, alternatives)
 
     def _transfer(self, hotline_id: str, lang: str, node_id: str, tried: tuple[str, ...], reason: str | None, line: str) -> Answer:
         language = self.menu.language(lang)
@@ -351,39 +244,16 @@ class Renderer:
         return self._dial(self.menu.hotlines[hotline_id], language, node_id, tried, prefix, line)
 
     def _dial(self, hotline: m.Hotline, language: m.Language, node_id: str, tried: tuple[str, ...], prefix: str, line: str) -> Answer:
-        response = VoiceResponse()
-        text = self.menu.message("connecting", language.code, hotline=hotline.name[language.code])
-        self._say(response, f"{prefix} {text}".strip(), language)
-        response.dial(
-            hotline.number,
-            action=url("dial-result", to=hotline.id, lang=language.code, node=node_id, tried=list(tried)),
-            method="POST",
-            timeout=DIAL_TIMEOUT,
-            answer_on_bridge=True,  # the caller hears ringing until a person answers
-            # Twilio shows the hotline the caller's own number unless told otherwise: show ours.
-            caller_id=None if hotline.show_caller_number else line or None,
-        )
         events: tuple[Event, ...] = ((language.code, TRANSFER, hotline.id, 1),)
         if len(tried) > 1:  # an earlier hotline failed: this one is the failover
             events += ((language.code, FAILOVER, hotline.id, 1),)
-        return Answer(response.to_xml(), events)
+        return Answer(twiml.dial_document(self.menu, hotline, language, node_id, tried, prefix, line), events)
 
     def _untried(self, hotline: m.Hotline | None, tried: tuple[str, ...]) -> m.Hotline | None:
         hotlines = self.menu.hotlines
         if hotline is not None and hotline.fallback and hotline.fallback not in tried:
             return hotlines[hotline.fallback]
         return next((h for h in hotlines.values() if h.id not in tried), None)
-
-    def _prompt(self, gather: Gather, node: m.Node, language: m.Language) -> None:
-        if language.code in node.audio:
-            gather.play(f"audio/{quote(node.audio[language.code])}")
-            return
-        parts = [node.title.get(language.code, ""), node.prompt.get(language.code, "")]
-        text = " ".join(p for p in parts if p)
-        if text:
-            self._say(gather, text, language)
-
-    _say = staticmethod(say)
 
     def _language_for_key(self, digits: str, current: str) -> str | None:
         for language in self.menu.languages.values():

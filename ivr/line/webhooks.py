@@ -24,9 +24,10 @@ from werkzeug.exceptions import HTTPException
 from ..menu.audio import AudioOutside, find_recording, project_audio_root
 from ..menu.sections import E164
 from . import events as ev
-from .render import DIAL_TIMEOUT, Answer
+from .render import Answer
 from .security import check_signature
 from .store import MenuStore
+from .twiml import DIAL_TIMEOUT
 
 log = logging.getLogger("ivr.call")
 bp = Blueprint("voice", __name__)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..line.render import Renderer
+from ..line.twiml import choice_sentences
 from ..menu import model as m
 from ..menu.audio import AudioProblem, duration
 from ..menu.problems import MenuProblem
@@ -251,7 +252,7 @@ class Linter:
         menu = self.menu
         start = menu.nodes[menu.start]
         for code, language in menu.languages.items():
-            sentences = self.renderer.choice_sentences(start, language)
+            sentences = choice_sentences(self.menu, start, language)
             if not sentences:
                 continue
             spoken = self.seconds_until(start.id, code, sentences[0][1])
@@ -278,7 +279,7 @@ class Linter:
             done.add(state)
             node_id, lang = state
             node = menu.nodes[node_id]
-            sentences = {o.key: s for o, s in self.renderer.choice_sentences(node, menu.languages[lang])}
+            sentences = {o.key: s for o, s in choice_sentences(menu, node, menu.languages[lang])}
             for other in menu.languages.values():
                 if other.code != lang:
                     sentences.setdefault(other.switch_key, other.press_sentence(other.switch_label, other.switch_key))
@@ -316,7 +317,7 @@ def length_table(menu: m.Menu) -> str:
     start = menu.nodes[menu.start]
     first = []
     for code, language in menu.languages.items():
-        sentences = linter.renderer.choice_sentences(start, language)
+        sentences = choice_sentences(linter.menu, start, language)
         if sentences:
             first.append(f"{code} {linter.seconds_until(start.id, code, sentences[0][1]):.0f} s")
     lines.append(f"  time to the first choice (target <= {MAX_FIRST_CHOICE_SECONDS} s): " + ", ".join(first))
