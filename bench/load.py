@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from ivr.sim.caller import HttpTransport  # noqa: E402
 from ivr.sim.load import LoadReport, run_load  # noqa: E402
+from ivr.stats.database import Database  # noqa: E402
 
 TOKEN = "bench-token-0123456789abcdef0123"
 
@@ -50,6 +51,7 @@ def free_port() -> int:
 
 def start(target: str, port: int, access_log: Path) -> subprocess.Popen:
     env = {
+        "IVR_STATE_DIR": str(access_log.parent / "state"),  # the line's statistics (on, as in production) and last good menu
         **os.environ,
         "TWILIO_AUTH_TOKEN": TOKEN,
         "IVR_PUBLIC_URL": f"http://127.0.0.1:{port}",
@@ -122,6 +124,9 @@ def phase(name: str, calls: int, concurrency: int, processes: int, think: float)
                 finally:
                     stop(process)
                 report.server_p99 = server_p99(access_log, warm.requests)  # type: ignore[attr-defined]
+                if label == "line":  # every call made, counted once by the workers' statistics
+                    counted = Database(f"sqlite:///{tmp}/state/stats.sqlite3").totals().by_key.get(("", "call", ""), 0)
+                    report.counted = (counted, warm.calls + report.calls)  # type: ignore[attr-defined]
             results[label].append(report)
             print(
                 f"  {name} {label:<5}: {report.requests / report.seconds:7.0f} req/s, {report.calls / report.seconds:6.1f} calls/s, "
@@ -177,6 +182,8 @@ def main() -> None:
     print(f"{'saturated p99 ms, in the worker':<36}{server(sat['line']) * 1e3:>10.2f}{server(sat['floor']) * 1e3:>10.2f}")
     errors = sum(sum(r.errors.values()) for reports in (sat, paced) for rs in reports.values() for r in rs)
     print(f"errors across all runs: {errors}")
+    counted = [r.counted for reports in (sat, paced) for r in reports["line"]]  # type: ignore[attr-defined]
+    print(f"statistics (SQLite, on): calls counted / made per line run: {', '.join(f'{c}/{m}' for c, m in counted)}")
 
 
 if __name__ == "__main__":

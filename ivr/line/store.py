@@ -18,6 +18,7 @@ loudly in the log and at /healthz.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import os
@@ -238,7 +239,11 @@ class MenuStore:
         watcher instead."""
         if self._due:
             self._due = False
-            self.check()
+            if self.check():
+                # The old menu's objects are garbage now and the new one's are many new survivors:
+                # the collector's next full pass (tens of ms for a big menu) is due. Run it here,
+                # between calls, rather than in the middle of a later one.
+                gc.collect()
 
     def start_watching(self) -> None:
         """In the process that answers calls (a gunicorn worker: its post_worker_init): bring the
