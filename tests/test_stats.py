@@ -256,6 +256,7 @@ def test_dashboard_needs_its_password_in_production(tmp_path):
     assert client.get("/stats").status_code == 401
     page = client.get("/stats", auth=("staff", "a long stats password"))
     assert page.status_code == 200 and b"calls answered" in page.data and b"<svg" in page.data
+    assert page.headers["Cache-Control"] == "no-store"
     today = datetime.now().date().isoformat()
     download = client.get(f"/stats/report.csv?from=2020-01-01&to={today}", auth=("staff", "a long stats password"))
     assert download.status_code == 200 and download.mimetype == "text/csv"
@@ -300,3 +301,15 @@ def test_load_under_gunicorn_two_workers_counts_every_call(stats_url, menu_dir):
     assert sum(figures["by_language"].values()) == 120  # each call once, in the language it ended in
     assert sum(figures["call_length"].values()) == 120  # one status callback per call
     assert figures["input"]["keys"] > 0 and figures["input"]["speech"] > 0
+
+
+def test_a_counter_that_fails_never_changes_what_the_caller_hears(tmp_path, caplog):
+    app = line(f"sqlite:///{tmp_path / 'stats.sqlite3'}")
+
+    def broken(events):
+        raise RuntimeError("a bug in counting")
+
+    app.extensions["ivr_count"].add = broken
+    c = call(app).press("3").press("1").say(SPOKEN)
+    assert c.nodes_seen[:3] == ["welcome", "learn", "what_is"] and c.dialled == ["+18883737888"]  # menu, section, safety
+    assert "Counting failed (RuntimeError); the call goes on." in caplog.text

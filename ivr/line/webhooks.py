@@ -65,9 +65,13 @@ class Hook(NamedTuple):
         return parse_qsl(self.request.query_string.decode("latin-1"))
 
     def record(self, events: tuple[ev.Event, ...]) -> None:
-        """Count, unless there is no counter or this is the browser phone's test call."""
+        """Count, unless there is no counter or this is the browser phone's test call. A failure
+        to count is logged and forgotten: it must never change what the caller hears."""
         if self.counter is not None and events and not self.request.environ.get(ev.TEST_CALL):
-            self.counter.add(events)
+            try:
+                self.counter.add(events)
+            except Exception as err:  # noqa: BLE001
+                log.error("Counting failed (%s); the call goes on.", type(err).__name__)
 
     def answer(self, answer: Answer, *more: ev.Event) -> Response:
         """The answer's TwiML; its events (and `more`) go to the statistics."""

@@ -94,6 +94,13 @@ def page() -> tuple[str, int]:
     ), 200  # fmt: skip
 
 
+@bp.after_request
+def not_stored(response: Response) -> Response:
+    """Staff figures: no browser or proxy keeps a copy."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.get("/report.csv")
 def csv_report() -> Response:
     """The public report (counts under 3 shown as "<3") for the period, as a download."""
