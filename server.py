@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 
 from ivr import ConfigError, MenuInvalid, create_app
@@ -27,4 +28,7 @@ except ConfigError as err:
     sys.exit(1)
 
 if __name__ == "__main__":
+    # Stopped with SIGTERM (kill, systemd, docker stop) as with Ctrl-C: exit cleanly, so the
+    # statistics still in memory are saved on the way out.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     app.run(host="127.0.0.1", port=int(os.environ.get("PORT", "5000")))

@@ -313,3 +313,34 @@ def test_a_counter_that_fails_never_changes_what_the_caller_hears(tmp_path, capl
     c = call(app).press("3").press("1").say(SPOKEN)
     assert c.nodes_seen[:3] == ["welcome", "learn", "what_is"] and c.dialled == ["+18883737888"]  # menu, section, safety
     assert "Counting failed (RuntimeError); the call goes on." in caplog.text
+
+
+def test_python_server_py_saves_its_counts_when_stopped(tmp_path):
+    """`python server.py` killed with SIGTERM right after a call (before the 5 s save) keeps it."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import requests
+
+    from .conftest import ROOT
+    from .test_gunicorn import free_port
+
+    port, url = free_port(), f"sqlite:///{tmp_path / 'stats.sqlite3'}"
+    env = {**os.environ, "PORT": str(port), "IVR_STATS_URL": url, "TWILIO_AUTH_TOKEN": "", "IVR_STATE_DIR": str(tmp_path)}
+    server = subprocess.Popen([sys.executable, "server.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        for _ in range(100):
+            try:
+                answer = requests.post(f"http://127.0.0.1:{port}/voice", data={"To": LINE_NUMBER}, timeout=2)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        assert answer.status_code == 200
+    finally:
+        server.send_signal(signal.SIGTERM)
+        output = server.communicate(timeout=20)[0].decode()
+    assert server.returncode == 0, output
+    assert report(url)["calls"] == 1
