@@ -344,3 +344,17 @@ def test_python_server_py_saves_its_counts_when_stopped(tmp_path):
         output = server.communicate(timeout=20)[0].decode()
     assert server.returncode == 0, output
     assert report(url)["calls"] == 1
+
+
+def test_two_servers_share_one_postgresql_database(postgres_server):
+    """Several instances behind a load balancer: one set of figures, the same rows added to."""
+    url = postgres_server.new_database()
+    first, second = line(url), line(url)  # each creates (or finds) the tables at start
+    for app in (first, second, first):
+        call(app).press("3").press("2").hangup()
+    for app in (first, second):
+        assert app.extensions["ivr_count"].flush()
+    figures = report(url)
+    assert figures["calls"] == 3 and figures["sections"]["victims"] == 3 and figures["input"]["keys"] == 6
+    rows = postgres_server.dump(url).count("'section', 'victims'")
+    assert rows == 1  # one counter row per hour, language and event, whoever added to it
