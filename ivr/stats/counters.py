@@ -146,9 +146,12 @@ class Counters:
             return
         self._closed = True
         self._stop.set()
-        if not self.flush():
-            lost = sum(abs(n) for n in self._pending.values())
-            log.error("Statistics: %d counts could not be saved before this process ended.", lost)
+        for wait in (0.0, 0.2, 1.0):  # a busy database may refuse once (a lock timeout, say)
+            time.sleep(wait)
+            if self.flush():
+                return
+        lost = sum(abs(n) for n in self._pending.values())
+        log.error("Statistics: %d counts could not be saved before this process ended.", lost)
 
     def status(self) -> dict[str, object]:
         """For /healthz: whether counts reach the database (nothing about any call)."""

@@ -152,9 +152,11 @@ class Database:
         engine = self.engine
         if not self._ready:
             self.ensure_schema()
+        # In key order: processes that save at the same moment then lock the same rows in the same
+        # order, and PostgreSQL never has to break a deadlock between them.
         rows = [
             {"day": date.fromisoformat(day), "hour": hour, "lang": lang, "event": name, "detail": detail, "n": n}
-            for (day, hour, lang, name, detail), n in batch.items()
+            for (day, hour, lang, name, detail), n in sorted(batch.items())
         ]
         with engine.begin() as conn:
             conn.execute(self._upsert(), rows)
