@@ -36,7 +36,7 @@ import yaml  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 
 from ivr import create_app, load_menu  # noqa: E402
-from ivr.sim.caller import HttpTransport  # noqa: E402
+from ivr.sim.transports import HttpTransport  # noqa: E402
 
 TOKEN = "bench-token-0123456789abcdef0123"
 BIG = 100_000_000  # bytes: these menus are past the default 1 MB limit on purpose

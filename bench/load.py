@@ -36,8 +36,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ivr.sim.caller import HttpTransport  # noqa: E402
 from ivr.sim.load import LoadReport, run_load  # noqa: E402
+from ivr.sim.transports import HttpTransport  # noqa: E402
 from ivr.stats.database import Database  # noqa: E402
 
 TOKEN = "bench-token-0123456789abcdef0123"

@@ -88,7 +88,7 @@ TOKEN_OPT = click.option(
 
 
 def _transport(url: str | None, menu_path: str, token: str | None):
-    from .sim.caller import HttpTransport, in_process
+    from .sim.transports import HttpTransport, in_process
 
     if url:
         return HttpTransport(url), token

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from ivr import create_app
-from ivr.sim.caller import AppTransport, Call
+from ivr.sim.caller import Call
+from ivr.sim.transports import AppTransport
 
 ROOT = Path(__file__).resolve().parent.parent
 MAIN_MENU = ROOT / "menus" / "main.yaml"

@@ -165,7 +165,8 @@ def test_say_something_in_the_browser_phone(page):
 def test_statistics_dashboard_at_phone_width_offline(browser, live_server, tmp_path):
     """/stats in real Chromium at 390 px: the figures of real calls, charts drawn with no network
     beyond our own server, nothing wider than the phone, and the public CSV downloads."""
-    from ivr.sim.caller import AppTransport, Call
+    from ivr.sim.caller import Call
+    from ivr.sim.transports import AppTransport
 
     app = create_app({"IVR_MENU": str(MAIN_MENU), "TWILIO_AUTH_TOKEN": "", "IVR_STATS_URL": f"sqlite:///{tmp_path / 's.sqlite3'}"})
     for keys in ("31", "9", "0", "32", "3"):

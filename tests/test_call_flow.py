@@ -254,7 +254,8 @@ def dials(call) -> list:
 def test_a_transfer_shows_the_hotline_our_number_not_the_callers(app):
     import xml.etree.ElementTree as ET
 
-    from ivr.sim.caller import AppTransport, Call
+    from ivr.sim.caller import Call
+    from ivr.sim.transports import AppTransport
 
     from .conftest import CALLER_NUMBER, TOKEN
 
@@ -277,7 +278,8 @@ def test_a_transfer_shows_the_hotline_our_number_not_the_callers(app):
 
 def test_a_hotline_can_opt_in_to_see_the_callers_number(menu_dir):
     from ivr import create_app
-    from ivr.sim.caller import AppTransport, Call
+    from ivr.sim.caller import Call
+    from ivr.sim.transports import AppTransport
 
     from .conftest import TOKEN
     from .test_validator import BASE

@@ -6,7 +6,8 @@ import pytest
 from flask import Flask, Response, request
 from twilio.twiml.voice_response import VoiceResponse
 
-from ivr.sim.caller import AppTransport, Call, CallError, HttpTransport
+from ivr.sim.caller import Call, CallError
+from ivr.sim.transports import AppTransport, HttpTransport
 
 from .conftest import TOKEN
 

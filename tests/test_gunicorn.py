@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from ivr.sim.caller import Call, HttpTransport
+from ivr.sim.caller import Call
+from ivr.sim.transports import HttpTransport
 
 from .conftest import CALLER_NUMBER, ROOT, TOKEN
 from .test_validator import BASE, line_of

@@ -11,10 +11,11 @@ from click.testing import CliRunner
 
 from ivr import load_menu
 from ivr.cli import main
-from ivr.sim.caller import Call, HttpTransport, in_process
+from ivr.sim.caller import Call
 from ivr.sim.load import is_loopback, run_load
 from ivr.sim.scripts import Coverage, ScriptError, format_failure, load_script, run_script
 from ivr.sim.terminal import interactive_call
+from ivr.sim.transports import HttpTransport, in_process
 from ivr.sim.utterances import is_suite
 
 from .conftest import MAIN_MENU, ROOT, TOKEN

@@ -12,7 +12,8 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from ivr import ConfigError, create_app
-from ivr.sim.caller import AppTransport, Call, CallError
+from ivr.sim.caller import Call, CallError
+from ivr.sim.transports import AppTransport
 
 from .conftest import CALLER_NUMBER, MAIN_MENU, ROOT, TOKEN
 

@@ -15,7 +15,8 @@ from click.testing import CliRunner
 
 from ivr import create_app, load_menu
 from ivr.cli import main
-from ivr.sim.caller import AppTransport, Call
+from ivr.sim.caller import Call
+from ivr.sim.transports import AppTransport
 from ivr.staff.lint import lint_menu
 
 from .conftest import MAIN_MENU, TOKEN, need

@@ -14,7 +14,8 @@ from click.testing import CliRunner
 
 from ivr import ConfigError, create_app
 from ivr.cli import main
-from ivr.sim.caller import AppTransport, Call
+from ivr.sim.caller import Call
+from ivr.sim.transports import AppTransport
 
 from .conftest import CALLER_NUMBER, MAIN_MENU, TOKEN
 
@@ -281,8 +282,8 @@ def test_status_callback_is_signed_and_counts_only_a_length_bucket(tmp_path):
 
 def test_load_under_gunicorn_two_workers_counts_every_call(stats_url, menu_dir):
     """Two worker processes count into one database; after a graceful stop, every call is there."""
-    from ivr.sim.caller import HttpTransport
     from ivr.sim.load import run_load
+    from ivr.sim.transports import HttpTransport
 
     from .test_gunicorn import free_port, start_gunicorn, stop
 

@@ -76,7 +76,8 @@ def test_noise_counts_like_a_wrong_key_and_never_hangs_up(dial):
 
 def test_speech_can_be_switched_off_per_menu_file(menu_dir):
     from ivr import create_app
-    from ivr.sim.caller import AppTransport, Call
+    from ivr.sim.caller import Call
+    from ivr.sim.transports import AppTransport
 
     path = menu_dir / "menus" / "main.yaml"
     path.write_text(path.read_text().replace("speech:\n  enabled: true\n", "speech:\n  enabled: false\n"), encoding="utf-8")
@@ -176,7 +177,7 @@ def test_matching_is_lenient_but_not_loose():
 def test_the_utterance_suite_meets_its_targets(app):
     """calls/utterances.yaml: 150+ things callers say, in both languages, through whole calls."""
     from ivr import load_menu
-    from ivr.sim.caller import AppTransport
+    from ivr.sim.transports import AppTransport
     from ivr.sim.utterances import load_suite, run_suite
 
     from .conftest import ROOT
@@ -213,7 +214,8 @@ def test_lint_knows_speech(menu_dir):
 
 def test_the_speech_sentences_can_be_worded_in_the_menu(menu_dir):
     from ivr import create_app
-    from ivr.sim.caller import AppTransport, Call
+    from ivr.sim.caller import Call
+    from ivr.sim.transports import AppTransport
 
     from .test_validator import BASE
 

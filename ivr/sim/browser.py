@@ -17,7 +17,8 @@ from flask import Blueprint, Flask, Response, abort, current_app, jsonify, redir
 from werkzeug.exceptions import HTTPException
 
 from ..line.security import ask_password, open_staff_page
-from .caller import DIAL_OUTCOMES, AppTransport, Call, CallError, Event
+from .caller import DIAL_OUTCOMES, Call, CallError, Event
+from .transports import AppTransport
 
 bp = Blueprint("simulator", __name__, template_folder="templates")
 

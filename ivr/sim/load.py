@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from ..menu import Menu
-from .caller import DIAL_OUTCOMES, Call, CallError, HttpTransport, Transport
+from .caller import DIAL_OUTCOMES, Call, CallError
 from .scripts import Script, run_script
+from .transports import HttpTransport, Transport
 
 KEYS = "0123456789*#"
 # What random callers say: a spread of what the line must understand, and what it must not act on.

@@ -30,7 +30,8 @@ from pathlib import Path
 import yaml
 
 from ..menu import Menu
-from .caller import DIAL_OUTCOMES, Call, CallError, Transport
+from .caller import DIAL_OUTCOMES, Call, CallError
+from .transports import Transport
 
 EXPECTATIONS = ("contains", "matches", "not_contains", "language")
 STEP_KINDS = ("expect", "press", "say", "silence", "dial", "expect_transfer", "expect_node", "expect_end", "hangup")

@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 import yaml
 
 from ..menu import Menu
-from .caller import Call, Transport
+from .caller import Call
 from .scripts import ScriptError
+from .transports import Transport
 
 REPROMPT = "reprompt"
 PERSON = "person"
