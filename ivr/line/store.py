@@ -91,8 +91,7 @@ class MenuStore:
         self._wake = threading.Event()
         self._force = False
         self._next_check = time.monotonic() + interval
-        self._watching_pid: int | None = None  # the process whose watcher thread runs
-        self._watching = False  # in this process: a fork clears it (cheaper than getpid() per request)
+        self._watching = False  # this process has a watcher thread (a fork clears it in the child)
         self.between_requests = False  # a gunicorn sync worker applies edits after a response
         self._due = False  # an edit waits for the end of the request being answered
         self._last_request = 0.0
@@ -252,9 +251,9 @@ class MenuStore:
         Not at start-up: gunicorn's master loads the app and only forks workers, which do not
         inherit threads; a watcher there would reload every edit once more for nothing.
         """
-        if self._watching_pid == os.getpid() or self.interval <= 0:
+        if self._watching or self.interval <= 0:
             return
-        self._watching_pid, self._watching = os.getpid(), True
+        self._watching = True
         os.register_at_fork(after_in_child=_after_fork(weakref.ref(self)))
         self._lock = threading.Lock()  # fresh: a fork may have copied a held one
         self._wake = threading.Event()

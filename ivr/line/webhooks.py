@@ -213,11 +213,12 @@ def fail_safe(err: Exception) -> Response | HTTPException:
 
 def apology() -> str:
     try:
-        renderer = store().current
+        now = hook()
+        renderer = now.store.current
         menu = renderer.menu
         final = menu.nodes[menu.start].retry.final.target
-        lang = menu.language(first(dict(parse_qsl(request.query_string.decode("latin-1"))), "lang")).code
-        return renderer.transfer(final, lang, menu.start, (final,), "error", line_number(request.form)).xml
+        lang = menu.language(first(dict(now.state()), "lang")).code
+        return renderer.transfer(final, lang, menu.start, (final,), "error", line_number(now.request.form)).xml
     except Exception:  # noqa: BLE001 - the apology itself must not fail
         response = VoiceResponse()
         response.say(

@@ -38,7 +38,7 @@ def menu_names() -> Names:
         menu = load_menu(os.environ.get("IVR_MENU", DEFAULT_MENU))
     except (MenuInvalid, OSError):
         return Names()  # the report still lists everything that was counted
-    return Names(tuple(menu.languages), tuple(menu.hotlines), tuple(menu.nodes))
+    return Names.of(menu)
 
 
 def _day(value: datetime | None) -> date | None:

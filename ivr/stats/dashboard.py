@@ -54,8 +54,7 @@ def figures(start: date, end: date) -> dict | None:
         return None
     counter.flush()
     menu = current_app.extensions["ivr_store"].menu
-    names = Names(tuple(menu.languages), tuple(menu.hotlines), tuple(menu.nodes))
-    return build(counter.database.totals(start, end), start, end, names)
+    return build(counter.database.totals(start, end), start, end, Names.of(menu))
 
 
 @bp.get("")

@@ -147,11 +147,15 @@ class Database:
         stmt = dialect.insert(counts)
         return stmt.on_conflict_do_update(index_elements=list(KEY_COLUMNS), set_={"n": counts.c.n + stmt.excluded.n})
 
-    def add(self, batch: dict[Key, int]) -> None:
-        """Add to the counters, in one transaction."""
-        engine = self.engine
+    def _with_tables(self) -> Engine:
+        """The engine, once the tables exist (a database that was down at start gets them now)."""
         if not self._ready:
             self.ensure_schema()
+        return self.engine
+
+    def add(self, batch: dict[Key, int]) -> None:
+        """Add to the counters, in one transaction."""
+        engine = self._with_tables()
         # In key order: processes that save at the same moment then lock the same rows in the same
         # order, and PostgreSQL never has to break a deadlock between them.
         rows = [
@@ -163,15 +167,14 @@ class Database:
 
     def totals(self, start: date | None = None, end: date | None = None) -> Totals:
         """The sums between two local dates, both included."""
-        if not self._ready:
-            self.ensure_schema()
+        engine = self._with_tables()
         where = []
         if start is not None:
             where.append(counts.c.day >= start)
         if end is not None:
             where.append(counts.c.day <= end)
         total = func.sum(counts.c.n)
-        with self.engine.connect() as conn:
+        with engine.connect() as conn:
             by_key = conn.execute(
                 select(counts.c.lang, counts.c.event, counts.c.detail, total)
                 .where(*where)
@@ -188,12 +191,11 @@ class Database:
     def prune(self, before: date) -> int:
         """Delete every count before a date; returns how many rows went. SQLite's file is
         rewritten too, so the deleted counts do not linger in its free pages."""
-        if not self._ready:
-            self.ensure_schema()
-        with self.engine.begin() as conn:
+        engine = self._with_tables()
+        with engine.begin() as conn:
             gone = conn.execute(delete(counts).where(counts.c.day < before)).rowcount
         if self.kind == "sqlite":
-            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(text("VACUUM"))
                 conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
         return gone

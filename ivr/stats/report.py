@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from ..line import events as ev
+from ..menu import Menu
 from .database import Totals
 
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -26,6 +27,10 @@ class Names:
     languages: tuple[str, ...] = ()
     hotlines: tuple[str, ...] = ()
     sections: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, menu: Menu) -> Names:
+        return cls(tuple(menu.languages), tuple(menu.hotlines), tuple(menu.nodes))
 
 
 def build(totals: Totals, start: date | None, end: date | None, names: Names = Names()) -> dict:
@@ -43,8 +48,10 @@ def build(totals: Totals, start: date | None, end: date | None, names: Names = N
     for (lang, name, _), n in by_key.items():
         if name == ev.LANGUAGE and lang:
             languages[lang] = languages.get(lang, 0) + n
-    hotlines = tuple(dict.fromkeys(names.hotlines + tuple(per(ev.TRANSFER))))
-    transfers = {h: {o: per(ev.OUTCOME + o).get(h, 0) for o in ev.OUTCOMES} for h in hotlines}
+    attempts, failovers = per(ev.TRANSFER), per(ev.FAILOVER)
+    outcomes = {o: per(ev.OUTCOME + o) for o in ev.OUTCOMES}
+    hotlines = tuple(dict.fromkeys(names.hotlines + tuple(attempts)))
+    transfers = {h: {o: outcomes[o].get(h, 0) for o in ev.OUTCOMES} for h in hotlines}
     by_day: dict[str, int] = {}
     week = [[0] * 24 for _ in DAYS]
     for (day, hour), n in sorted(totals.calls_by_hour.items()):
@@ -58,8 +65,8 @@ def build(totals: Totals, start: date | None, end: date | None, names: Names = N
         "from": start.isoformat() if start else None,
         "to": end.isoformat() if end else None,
         "timezone": "America/Denver",
-        "transfer_attempts": {h: per(ev.TRANSFER).get(h, 0) for h in hotlines},
-        "failover_used": {h: per(ev.FAILOVER).get(h, 0) for h in hotlines},
+        "transfer_attempts": {h: attempts.get(h, 0) for h in hotlines},
+        "failover_used": {h: failovers.get(h, 0) for h in hotlines},
         "both_hotlines_failed": sum(per(ev.BOTH_FAILED).values()),
         "escalations": per(ev.ESCALATION, ev.ESCALATIONS),
         "safety_phrases": sum(per(ev.SAFETY).values()),
