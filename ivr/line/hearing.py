@@ -81,6 +81,7 @@ def spoken_key(said: str, words: list[str] | None = None) -> str | None:
 
 SAFETY_PHRASE = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, SAFETY), key=len, reverse=True)) + r")\b")
 SAFETY_WORDS = [phrase for phrase in SAFETY if " " not in phrase and len(phrase) >= 6]
+SAFETY_NEAR = 88  # a word this close to one of SAFETY_WORDS counts as it ("emergancy")
 # The same test as SAFETY_PHRASE, by words: one set test, then the longer phrases by their first word.
 SAFETY_SINGLE = frozenset(phrase for phrase in SAFETY if " " not in phrase)
 SAFETY_LONGER: dict[str, list[str]] = {}
@@ -105,11 +106,11 @@ def is_safety(said: str, words: list[str], known: frozenset[str] = frozenset()) 
     are words of the menu's own phrases that are not near a safety word: no need to look."""
     if says_safety_phrase(said, words):
         return True
-    unknown = [word for word in words if len(word) >= 6 and word not in known]
-    return any(process.extractOne(word, SAFETY_WORDS, scorer=fuzz.ratio, score_cutoff=SAFETY_NEAR) for word in unknown)
+    return any(near_safety_word(word) for word in words if len(word) >= 6 and word not in known)
 
 
-SAFETY_NEAR = 88
+def near_safety_word(word: str) -> bool:
+    return process.extractOne(word, SAFETY_WORDS, scorer=fuzz.ratio, score_cutoff=SAFETY_NEAR) is not None
 
 
 @dataclass(frozen=True)
@@ -155,7 +156,7 @@ class Phrasebook:
             self.starting.setdefault(phrase.split(" ", 1)[0], []).append((n, f" {phrase} "))
         # Words of these phrases that no safety word is near: heard, they need no fuzzy safety check.
         words = {w for p in self.phrases for w in p.split() if len(w) >= 6}
-        self.known = frozenset(w for w in words if not process.extractOne(w, SAFETY_WORDS, scorer=fuzz.ratio, score_cutoff=SAFETY_NEAR))
+        self.known = frozenset(w for w in words if not near_safety_word(w))
 
 
 def hear(transcript: str, confidence: float, book: Phrasebook) -> Heard:
