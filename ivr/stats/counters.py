@@ -46,8 +46,7 @@ class Counters:
         self._pending: dict[Key, int] = {}  # summed, waiting for the database: only flush() touches it
         self._saving = threading.Lock()  # one flush at a time (the thread, the dashboard, the exit)
         self.dropped_total = 0  # since this process started, for /healthz
-        self._pid = 0  # the process whose saver thread runs
-        self._running = False  # in this process (a fork clears it: the child starts its own thread)
+        self._running = False  # this process has a saver thread (a fork clears it: the child starts its own)
         self._stop = threading.Event()
         self._slot_until = 0.0
         self._slot: tuple[str, int] = ("", 0)
@@ -120,7 +119,7 @@ class Counters:
 
     def _start(self) -> None:
         """The first count in this process (a gunicorn worker, after the fork): start saving."""
-        self._pid, self._running = os.getpid(), True
+        self._running = True
         os.register_at_fork(after_in_child=_after_fork(weakref.ref(self)))  # cheaper than asking getpid() per count
         self._saving = threading.Lock()  # a fork may have copied a held one
         self._queue.clear()  # counts copied from a parent process are the parent's
@@ -142,7 +141,7 @@ class Counters:
 
     def close(self) -> None:
         """The process is ending: stop the thread, save what is left (once)."""
-        if self._closed or self._pid != os.getpid():
+        if self._closed or not self._running:  # nothing counted in this process: nothing to save
             return
         self._closed = True
         self._stop.set()
