@@ -255,7 +255,8 @@ def lint(path: str, fmt: str, strict: bool) -> None:
 
     Warnings exit 0 (1 with --strict); validation errors exit 1.
     """
-    from .staff.lint import length_table, lint_menu, reach_table
+    from .staff.lint import lint_menu
+    from .staff.timing import length_table, reach_table
 
     menu = _load_or_report(path, fmt, f"Fix these first: python -m ivr validate {path}")
     warnings, reach = lint_menu(menu)

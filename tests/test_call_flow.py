@@ -83,11 +83,16 @@ def walk_all_nodes(dial, lang_keys=()):
 
 def test_every_node_is_reachable_and_zero_transfers_everywhere(dial):
     seen = walk_all_nodes(dial)
-    assert set(seen) == set(MENU.nodes)
+    by_voice = {s.action.target for s in MENU.situations.values() if s.action.kind == "goto"}  # the 911 and quiet answers
+    assert set(seen) | by_voice == set(MENU.nodes) and by_voice - set(seen) == {"emergency", "quiet"}
+    for node in by_voice - set(seen):
+        seen[node] = []
     for node, path in seen.items():
         call = dial()
         for key in path:
             call.press(key)
+        if not path and node != MENU.start:
+            call.say({"emergency": "call the police", "quiet": "I can't talk"}[node])
         assert call.node == node
         call.press("0")
         assert call.dialled and call.dialled[-1] in (NATIONAL, CONEHT), node
@@ -99,7 +104,7 @@ def test_spanish_is_kept_for_the_whole_call(dial):
     start = len(call.events)
     call.press("3").press("1").press("1").silence().press("7").press("*").press("0")
     call.dial_outcome("busy").dial_outcome("failed")
-    call.silence().silence().silence()
+    call.silence().silence()  # back in the menu after the numbers; two silences there: a person
     call.dial_outcome("completed")
     heard = says(call, start)
     assert heard, "nothing heard"
@@ -126,12 +131,24 @@ def test_silence_reprompts_shorter_then_transfers_never_hangs_up(dial):
     assert "Choose a topic" not in first_retry  # shorter: the intro is not repeated
     assert len(first_retry) < len(full) + len("Sorry, I did not hear a choice.")
     assert call.waiting_for == "gather"
-    call.silence()
-    assert call.waiting_for == "gather"
-    call.silence()
+    call.silence()  # menus/main.yaml's retry: two silences, then a person
     assert call.waiting_for == "dial"
     assert call.dialled == [NATIONAL]
-    assert "connect you with someone who can help" in call.last_heard
+    assert call.last_heard == "Connecting you to the National Human Trafficking Hotline. Please stay on the line."
+
+
+def test_a_silent_caller_reaches_a_person_from_the_front_door_in_their_language(dial):
+    """Issue #16: the front door says early that staying on the line reaches someone, and one
+    silence there is enough (lint times it: under 45 seconds from the call's start)."""
+    call = dial()
+    assert "To talk to someone now, stay on the line, or press 0." in call.last_heard
+    call.silence()
+    assert call.waiting_for == "dial" and call.dialled == [NATIONAL]
+    call = dial().press("9")
+    assert "Para hablar con alguien ahora, quédese en la línea, u oprima 0." in call.last_heard
+    call.silence()
+    assert call.dialled == [NATIONAL] and call.last_heard.startswith("Le comunicamos con la Línea Nacional")
+    assert {e.language for e in says(call)[-1:]} == {"es-US"}
 
 
 def test_silence_on_a_content_node_does_not_reread_the_section(dial):
@@ -145,7 +162,7 @@ def test_silence_on_a_content_node_does_not_reread_the_section(dial):
 def test_wrong_keys_reprompt_then_transfer(dial):
     call = dial().press("7")
     assert call.last_heard.startswith("Sorry, that key is not one of the choices.")
-    call.press("8")
+    call.press("5")
     assert call.waiting_for == "gather"
     call.press("6")
     assert call.waiting_for == "dial" and call.dialled == [NATIONAL]
@@ -270,7 +287,7 @@ def test_a_transfer_shows_the_hotline_our_number_not_the_callers(app):
     line = "+17205550123"
     call = Call(Recording(app), auth_token=TOKEN, caller_number=CALLER_NUMBER, line_number=line).start()
     call.press("1").dial_outcome("busy").dial_outcome("no-answer")  # national, then CoNEHT, then the numbers
-    call.silence().silence().silence()  # and the final transfer after silence
+    call.silence()  # and the final transfer after silence (one, on the front door)
     assert len(seen) == 3
     assert all(d.get("callerId") == line for d in seen)  # never the caller's own number
     assert all(CALLER_NUMBER not in ET.tostring(d, encoding="unicode") for d in seen)

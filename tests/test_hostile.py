@@ -148,7 +148,7 @@ def test_odd_digits_share_one_answer(app):
     answers = {renderer.choose("learn", "en", 0, 0, odd).xml for odd in ["a", "é", "12", "٣", "x" * 64, "?"]}
     assert len(answers) == 1 and "Sorry, that key is not one of the choices." in answers.pop()
     keys = {k for k in renderer._cache if k[0] == "choose"}
-    assert keys == {("choose", "learn", "en", 0, 0, "?", "")}
+    assert keys == {("choose", "learn", "en", 0, 0, "?", "", False)}
 
 
 # --- recordings only from the project's audio/ folder ------------------------------------

@@ -56,9 +56,11 @@ def test_cli_test_calls_prints_pass_fail_and_coverage():
         [sys.executable, "-m", "ivr", "test-calls", "--min-node-coverage", "100"], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"{len(SCRIPTS) + 1} passed, 0 failed" in result.stdout  # every script, and the utterance suite
-    assert "Utterance suite" in result.stdout and "safety" in result.stdout
-    assert "nodes: 11/11 (100%)" in result.stdout
+    suites = [p for p in glob.glob(str(ROOT / "calls" / "*.yaml")) if is_suite(p)]
+    assert len(suites) == 3  # the tuning set and the two held-out sets
+    assert f"{len(SCRIPTS) + len(suites)} passed, 0 failed" in result.stdout  # every script, and every utterance suite
+    assert "Utterance suite" in result.stdout and "person (1-5)" in result.stdout and "held-out" in result.stdout
+    assert f"nodes: {len(MENU.nodes)}/{len(MENU.nodes)} (100%)" in result.stdout
     assert "key bindings:" in result.stdout
 
 
@@ -94,7 +96,8 @@ def test_script_errors_name_the_line(tmp_path):
 def test_expect_transfer_failure_message(transport):
     path = ROOT / "calls" / "en-national-hotline.yaml"
     script = load_script(path)
-    script.steps[3].value = "2"  # press 2 instead: the Colorado hotline
+    press = next(n for n, step in enumerate(script.steps) if step.kind == "press")
+    script.steps[press].value = "2"  # press 2 instead: the Colorado hotline
     result = run_script(script, transport, MENU, TOKEN)
     assert not result.passed
     assert "expected to hear 'Connecting you to the National" in result.failure

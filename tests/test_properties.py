@@ -132,7 +132,7 @@ def test_menu_mutations_give_a_menu_or_located_errors(tmp_path_factory, seed, ki
 def _slow_normalise(text: str) -> str:
     import unicodedata
 
-    from ivr.line.hearing import FILLERS, PUNCTUATION
+    from ivr.speech.words import FILLERS, PUNCTUATION
 
     text = "".join(ch for ch in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(ch))
     return " ".join(w for w in PUNCTUATION.sub(" ", text.replace("'", "")).split() if w not in FILLERS)
@@ -147,14 +147,63 @@ SPEECH_WORDS = st.sampled_from(
 @given(st.text(max_size=60) | st.lists(SPEECH_WORDS, max_size=8).map(" ".join))
 @settings(max_examples=400, deadline=None)
 def test_fast_speech_paths_agree_with_the_plain_ones(transcript):
-    from ivr.line.hearing import PRESS, SAFETY_PHRASE, normalise, says_safety_phrase, spoken_key
+    from ivr.line.hearing import PRESS, spoken_key
+    from ivr.speech.words import normalise
 
     said = normalise(transcript)
     assert said == _slow_normalise(transcript)  # ASCII translate table == accents + regex
     words = said.split()
-    assert says_safety_phrase(said, words) == (SAFETY_PHRASE.search(said) is not None)
     assert spoken_key(said, words) == spoken_key(said)
     assert PRESS.search(said) is None or spoken_key(said, words) == spoken_key(said)
+
+
+SITUATION_WORDS = st.sampled_from(
+    ["they", "won't", "let", "me", "leave", "took", "my", "passport", "no", "dejan", "salir", "boss", "pay", "owe", "the", "police",
+     "don't", "want", "ayúdenme", "sáquenme", "de", "aquí", "la", "migra", "pass", "port", "mata", "more", "I", "am", "a", "victim",
+     "who", "are", "victims", "nowhere", "to", "go", "scared", "of", "cops", "x"]
+)  # fmt: skip
+
+
+def _every_match(index, tokens, languages):
+    """The plain way: every phrase tried at every word, each next word looked for in order."""
+    from ivr.speech.phrases import GAP, NEGATION_REACH
+    from ivr.speech.words import NOT
+
+    found = set()
+    for lang in languages:
+        heard = index._heard(tokens, lang, single=len(languages) == 1)
+        for pattern in index.patterns:
+            if pattern.lang != lang:
+                continue
+            for start in range(len(heard)):
+                if pattern.slots[0].isdisjoint(heard[start]):
+                    continue
+                position, ok = start, True
+                for slot in pattern.slots[1:]:
+                    nxt = [i for i in range(position + 1, min(position + 2 + GAP, len(heard))) if not slot.isdisjoint(heard[i])]
+                    if not nxt:
+                        ok = False
+                        break
+                    position = nxt[0]
+                if ok:
+                    before = range(max(0, start - NEGATION_REACH), start)
+                    found.add((pattern.label, start, position, not pattern.negative and any(NOT in heard[i] for i in before), pattern.text))
+    return found
+
+
+@given(st.lists(SITUATION_WORDS, max_size=12))
+@settings(max_examples=300, deadline=None)
+def test_phrases_found_by_their_first_word_are_every_phrase_said(words):
+    """The index looks up only the phrases that can start at each word; it finds exactly what
+    trying every phrase at every word finds."""
+    from ivr.line.hearing import Understanding
+    from ivr.speech.words import analyse, languages_of, normalise
+
+    index = Understanding(APP.extensions["ivr_store"].current.menu).index
+    said = normalise(" ".join(words))
+    tokens, languages = analyse(said), languages_of(said.split())
+    found = {(m.label, m.start, m.end, m.negated, m.pattern.text) for m in index.find(tokens, languages)}
+    assert found == _every_match(index, tokens, languages)
 
 
 @given(

@@ -64,7 +64,7 @@ def test_main_menu_lints_clean_with_reach_table():
     warnings, reach = lint_menu(load_menu(MAIN_MENU))
     table = {(r.hotline, r.language): r for r in reach}
     assert set(table) == {("national", "en"), ("national", "es"), ("coneht", "en"), ("coneht", "es")}
-    assert table[("national", "en")].keys == ("1",) and table[("coneht", "es")].keys == ("9", "2")
+    assert table[("national", "en")].keys == ("0",) and table[("coneht", "es")].keys == ("9", "2")  # 0 is said first
     assert all(r.presses <= 2 and 0 < r.seconds < 60 for r in reach)
 
 
@@ -78,8 +78,8 @@ def test_prompt_mentions_an_unbound_key(menu_dir):
     text = BASE.replace("      en: Choose a topic.", "      en: Choose a topic, or press 7 for more.")
     w = one(warnings_for(menu_dir, text), "unbound-key")
     assert w.line == line_of(text, "press 7 for more") and "key 7 does nothing" in w.message
-    text = BASE.replace("      es: Elija un tema.", "      es: Elija un tema, u oprima 8.")
-    assert one(warnings_for(menu_dir, text), "unbound-key").line == line_of(text, "oprima 8")
+    text = BASE.replace("      es: Elija un tema.", "      es: Elija un tema, u oprima 7.")
+    assert one(warnings_for(menu_dir, text), "unbound-key").line == line_of(text, "oprima 7")
 
 
 def test_bound_key_nobody_mentions(menu_dir):
@@ -101,10 +101,12 @@ def test_long_section_and_slow_start(menu_dir):
     w = one(warnings_for(menu_dir, text), "too-long")
     assert w.line == line_of(text, "word word") and "seconds" in w.message
     text = BASE.replace(
-        "      en: You have reached the Denver human trafficking awareness line.", "      en: " + " ".join(["welcome"] * 40) + "."
+        "      en: To talk to someone now, stay on the line, or press 0.", "      en: " + " ".join(["welcome"] * 40) + ". Press 0."
     )
-    w = one(warnings_for(menu_dir, text), "slow-start")
-    assert "before the first choice" in w.message
+    warnings = warnings_for(menu_dir, text)
+    w = one(warnings, "slow-start")
+    assert "before the first choice" in w.message and "over 12" in w.message
+    assert "over 45" in one(warnings, "slow-to-a-person").message  # and a silent caller waits too long for a person
 
 
 def test_untranslated_spanish(menu_dir):
@@ -162,13 +164,13 @@ def test_lint_on_invalid_menu_reports_errors_and_exits_1(menu_dir):
 
 
 def test_yaml_syntax_error_shows_caret_in_cli(menu_dir):
-    text = BASE.replace("  timeout: 10", "  timeout: [10")
+    text = BASE.replace("  timeout: 8 ", "  timeout: [8 ")
     path = write_menu(menu_dir, text)
     result = CliRunner().invoke(main, ["validate", str(path)])
     assert result.exit_code == 1
     lines = result.output.splitlines()
     caret = next(i for i, line in enumerate(lines) if line.strip() == "^")
-    assert "is never closed" in lines[caret - 2] and lines[caret - 1].strip().startswith("timeout: [10")
+    assert "is never closed" in lines[caret - 2] and lines[caret - 1].strip().startswith("timeout: [8")
 
 
 # --- graph ------------------------------------------------------------------------------

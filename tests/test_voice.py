@@ -17,7 +17,7 @@ NATIONAL, CONEHT = "+18883737888", "+18664555075"
 
 def test_an_english_call_by_voice_reaches_a_section_and_the_colorado_hotline(dial):
     call = dial()
-    assert "You can say what you need, or press a key." in call.last_heard
+    assert call.last_heard.endswith("Or say what you need.")
     call.say("who are the victims")  # a section's topic, straight from the main menu
     assert call.node == "victims" and call.last_heard.startswith("Who are the victims?")
     call.say("go back")
@@ -33,11 +33,11 @@ def test_a_spanish_call_by_voice(dial):
     call.say("quienes son los tratantes")  # no accents, as recognisers often return it
     assert call.node == "traffickers" and call.last_heard.startswith("¿Quiénes son los tratantes?")
     call.say("línea nacional")
-    assert call.dialled == [NATIONAL] and "Le estamos comunicando con la Línea Nacional" in call.last_heard
+    assert call.dialled == [NATIONAL] and "Le comunicamos con la Línea Nacional" in call.last_heard
 
 
 @pytest.mark.parametrize(
-    "said", ["help", "I'm in danger", "someone is hurting me", "ayuda", "auxilio", "estoy en peligro", "emergency please"]
+    "said", ["help", "I'm in danger", "someone is hurting me", "ayuda", "auxilio", "estoy en peligro", "emergency please", "Ayúdenme."]
 )
 def test_safety_phrases_reach_a_person_from_deep_menus(dial, said):
     call = dial().press("3").press("4")  # the law enforcement section, two levels down
@@ -66,12 +66,21 @@ def test_an_unclear_answer_asks_again_with_the_two_likeliest(dial):
     assert call.node == "learn" and call.waiting_for == "gather"
 
 
-def test_noise_counts_like_a_wrong_key_and_never_hangs_up(dial):
-    call = dial()
-    for noise in ("what's the weather tomorrow", "pizza delivery", "[inaudible]"):
-        call.say(noise, confidence=0.3)
+def test_words_not_understood_are_never_answered_as_a_key_and_never_hang_up(dial):
+    call = dial().press("3")
+    call.say("pizza delivery", confidence=0.3)
+    first = call.last_heard
+    assert first.startswith("Sorry, I did not understand. You can say ") and first.split(".")[1].strip().endswith("or press a key")
+    assert "key is not" not in first and call.node == "learn"
+    call.say("[inaudible]", confidence=0.3)  # the second in a row: how to reach a person, by word or key
+    assert call.last_heard.startswith("Sorry, I did not understand. To talk to someone now, say someone, or press 0.")
+    call.say("pizza delivery", confidence=0.3)
     assert call.waiting_for == "dial" and call.dialled == [NATIONAL]  # after the limit: a person, as with wrong keys
-    assert "Sorry, that key is not one of the choices." in " ".join(e.text for e in call.events if e.kind == "say")
+    heard = " ".join(e.text for e in call.events if e.kind == "say")
+    assert "that key" not in heard
+    spanish = dial().press("9").press("3")
+    spanish.say("quiero una pizza", confidence=0.3)
+    assert spanish.last_heard.startswith("Disculpe, no le entendí. Puede decir ") and "tecla no es" not in spanish.last_heard
 
 
 def test_speech_can_be_switched_off_per_menu_file(menu_dir):
@@ -83,21 +92,32 @@ def test_speech_can_be_switched_off_per_menu_file(menu_dir):
     path.write_text(path.read_text().replace("speech:\n  enabled: true\n", "speech:\n  enabled: false\n"), encoding="utf-8")
     app = create_app({"IVR_MENU": str(path), "TWILIO_AUTH_TOKEN": TOKEN})
     call = Call(AppTransport(app), auth_token=TOKEN).start()
-    assert call.pending.element.get("input") == "dtmf" and "You can say" not in call.last_heard
-    call.say("Colorado")  # Twilio hears nothing on a keys-only Gather: like silence
-    assert call.node == "welcome" and "Sorry, I did not hear a choice." in call.last_heard
+    assert call.pending.element.get("input") == "dtmf" and "Or say what you need" not in call.last_heard
+    call.press("3").say("Colorado")  # Twilio hears nothing on a keys-only Gather: like silence
+    assert call.node == "learn" and "Sorry, I did not hear a choice." in call.last_heard
 
 
 def test_nothing_a_caller_said_is_logged(app, dial, caplog, capsys):
     caplog.set_level(logging.DEBUG)
     secret = "my boss took my passport at the farm"
-    call = dial()
-    call.say(secret, confidence=0.55)
-    call.say("who are the victims").say("Colorado hotline").dial_outcome("busy").dial_outcome("no-answer")
+    dial().say(secret, confidence=0.55)
+    dial().press("3").say("I can't talk he's listening")
+    dial().say("is this call recorded").say("police please")
+    call = dial().say("who are the victims").say("Colorado hotline").dial_outcome("busy").dial_outcome("no-answer")
     call.say("auxilio ayuda", confidence=0.2)
     logged = caplog.text + "\n".join(r.getMessage() for r in caplog.records) + capsys.readouterr().err
     assert "spoke" in logged  # the calls were logged, without what was said
-    for needle in (secret, "passport", "who are the victims", "Colorado hotline", "auxilio", CALLER_NUMBER):
+    for needle in (
+        secret,
+        "passport",
+        "listening",
+        "recorded",
+        "police please",
+        "who are the victims",
+        "Colorado hotline",
+        "auxilio",
+        CALLER_NUMBER,
+    ):
         assert needle.lower() not in logged.lower(), needle
     cache = app.extensions["ivr_store"].current._cache
     assert not any("passport" in str(key) for key in cache)  # not even in the answer cache
@@ -167,7 +187,7 @@ def test_matching_is_lenient_but_not_loose():
     from ivr.line.listen import choices, shared_choices
 
     menu = load_menu(MAIN_MENU)
-    found = Phrasebook(choices(menu.nodes["welcome"], "en", shared_choices(menu, "en")))
+    found = Phrasebook(choices(menu.nodes["welcome"], "en", shared_choices(menu, "en")), "en")
     assert hear("national hot line", 0.8, found).choice.action.target == "national"
     assert hear("human traffic king", 0.6, found).choice.action.target == "what_is"
     for off_topic in ("what time is it", "what's the weather", "pizza delivery", "hello is anybody there", "I don't know"):
@@ -183,33 +203,40 @@ def test_the_utterance_suite_meets_its_targets(app):
     from .conftest import ROOT
 
     suite = load_suite(str(ROOT / "calls" / "utterances.yaml"))
-    assert len(suite) >= 150 and {u.lang for u in suite} == {"en", "es"}
+    assert len(suite) >= 450 and {u.lang for u in suite} == {"en", "es"}
     result = run_suite(suite, AppTransport(app), load_menu(MAIN_MENU), TOKEN)
     assert result.accuracy("all") >= 95.0, result.failures
-    assert result.accuracy("safety") == 100.0 and result.total["safety"] >= 25, result.failures
-    assert result.misrouted_noise == [] and result.total["all"] == len(suite)
+    assert result.accuracy("person (1-5)") == 100.0 and result.total["person (1-5)"] >= 300, result.failures
+    assert result.total["all"] == len(suite)
     assert result.met
 
 
 def test_lint_knows_speech(menu_dir):
     from ivr import load_menu
-    from ivr.staff.lint import length_table, lint_menu
+    from ivr.staff.lint import lint_menu
+    from ivr.staff.timing import length_table
 
     from .test_validator import BASE
 
     path = menu_dir / "menus" / "main.yaml"
-    text = BASE.replace("en: [police, law enforcement,", "en: [Colorado, police, law enforcement,", 1)  # a phrase pointing two ways
-    text = text.replace("      es: [servicios a víctimas, servicios para víctimas, apoyo, defensores]\n", "", 1)  # English only
-    get_help_say = "    say:\n      en: [hotline numbers, the numbers, phone numbers, how to text, text message, send a text]\n      es: [números, los números, números de teléfono, mensaje de texto, cómo mandar un texto]\n"
+    text = BASE.replace("en: [law enforcement,", "en: [Colorado, law enforcement,", 1)  # a phrase pointing two ways
+    text = text.replace(
+        "      es: [servicios a víctimas, servicios para víctimas, apoyo, defensores, qué hacen los defensores]\n", "", 1
+    )  # English only
+    get_help_say = "    say:\n      en: [hotline numbers, the numbers, phone numbers, how to text, text message, send a text]\n      es: [números de teléfono, números de las líneas, mensaje de texto, cómo mandar un texto]\n"
     assert get_help_say in text
     text = text.replace(get_help_say, "", 1)
     path.write_text(text, encoding="utf-8")
     warnings, _ = lint_menu(load_menu(path))
     codes = {(w.code, w.node) for w in warnings}
     assert ("phrase-twice", "welcome") in codes  # 'colorado': the CoNEHT hotline and the police section
+    assert "Colorado" not in {w.message for w in warnings if w.code == "phrase-twice"}
     assert ("phrase-language", "victim_services") in codes
     assert ("keys-only", "learn") in codes  # key 5 of the topics menu (get_help) can be pressed, not said
-    assert "time to the first choice (target <= 20 s): en" in length_table(load_menu(MAIN_MENU))
+    table = length_table(load_menu(MAIN_MENU))
+    assert (
+        "time to the first choice (target <= 12 s): en" in table and "a silent caller reaches a person after (target <= 45 s): en" in table
+    )
 
 
 def test_the_speech_sentences_can_be_worded_in_the_menu(menu_dir):
@@ -226,7 +253,7 @@ def test_the_speech_sentences_can_be_worded_in_the_menu(menu_dir):
     call.say("victims or traffickers")
     assert call.last_heard.startswith("I did not quite catch that.") and "Or just say: who are the traffickers." in call.last_heard
     fresh = Call(AppTransport(create_app({"IVR_MENU": str(path), "TWILIO_AUTH_TOKEN": TOKEN})), auth_token=TOKEN).start()
-    assert "You can say what you need, or press a key." in fresh.last_heard  # the default wording where none is given
+    assert fresh.last_heard.endswith("Or say what you need.")  # the menu's own wording of the hint
 
 
 def test_graph_can_show_phrases(tmp_path):

@@ -20,13 +20,14 @@ OUTCOME = "outcome:"  # + an outcome below: how a transfer ended (detail: hotlin
 FAILOVER = "failover"  # a hotline tried because another one failed (detail: that hotline's id)
 BOTH_FAILED = "both_failed"  # every hotline failed: the numbers were read out instead
 ESCALATION = "escalation"  # put through to a person after silence or wrong keys (detail below)
-SAFETY = "safety"  # a safety phrase ("help", "ayuda") put the caller through at once
+SITUATION = "situation"  # a caller described a situation by voice (detail: its name, e.g. danger, police, privacy)
+SAFETY = "safety"  # (before 2026-12: a safety phrase put the caller through; counts kept, no longer made)
 INPUT = "input"  # one turn of the caller's (detail: keys | speech)
 CALL_LENGTH = "call_length"  # from Twilio's call status callback (detail: a bucket below)
 DROPPED = "dropped"  # counts lost because the database could not take them in time
 
 OUTCOMES = ("completed", "busy", "no-answer", "failed", "canceled")
-ESCALATIONS = ("silence", "wrong_keys")
+ESCALATIONS = ("silence", "wrong_keys", "not_understood")
 INPUTS = ("keys", "speech")
 LENGTHS = ((60, "under 1 min"), (180, "1-3 min"), (600, "3-10 min"), (None, "10 min or more"))
 

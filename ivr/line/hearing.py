@@ -1,23 +1,26 @@
-"""What a caller said -> one of the menu's choices, or "not sure", or "nothing I know".
+"""What a caller said -> a situation, a key, one of the menu's choices, "not sure" or nothing.
 
-Twilio hands us its transcript (`SpeechResult`) and its own `Confidence`. Recognisers slip:
-accents go missing, words split ("hot line") or merge, numbers come back as words. So both
-the transcript and every phrase of the menu are normalised the same way (case, accents,
-punctuation, filler words), a spoken key ("press one", "uno", "number two") is read as that
-key, and the rest is matched with rapidfuzz, which forgives near misses. A clear match acts;
-two close ones, or a weak match on a low-confidence transcript, make the line ask again with
-the likeliest two; nothing known counts like a wrong key.
+Twilio hands us its transcript (`SpeechResult`) and its own `Confidence`. The words are read
+by ivr/speech (one normal form, stems in English and Spanish, negations, attached pronouns),
+then weighed in this order, because a caller in trouble matters more than a menu word:
 
-Safety first: a caller who says "help", "I'm in danger", "ayuda", "auxilio"... is put through
-to a person whatever else was said and wherever they are. The line never dials 911 itself.
+1. the menu's own words said as they are ("who are the victims", "Colorado");
+2. a key said aloud ("press two", "uno");
+3. a situation described in any words: the police or 911 (the 911 sentence; but fear of the
+   police, or "I don't want the police", is a caller in danger), danger, control, forced
+   work or sex, immigration fear, needs (a person at once), someone else in trouble (a
+   report), a caller who cannot talk, a privacy question;
+4. the menu's words inside a longer sentence, by stems or nearly ("I'd like the Colorado
+   hotline please", "how do the police respond to it", "the national hot line");
+5. two close choices: "not sure", with the likeliest two; nothing known: "not understood".
 
+Between a person and anything else, the person wins. The line never dials 911 itself.
 What a caller said is as private as their number: nothing here logs or keeps it.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -26,91 +29,57 @@ from typing import NamedTuple
 from rapidfuzz import fuzz, process
 
 from ..menu import model as m
+from ..speech.model import SituationModel, shipped
+from ..speech.phrases import FEARED, Match, PhraseIndex, floor
+from ..speech.topics import TopicIndex
+from ..speech.words import NOT, Token, analyse, is_negation, languages_of, normalise, plain, stems
 
 CLEAR = 86  # a match scoring this much or more acts...
 MARGIN = 8  # ...when the next different choice scores at least this much less
+SAID = 78  # a phrase whose every word was said acts from this score (it explains part of a longer sentence)...
+MARGIN_SAID = 5  # ...when the next different choice scores at least this much less
+SHORT = 3  # in a sentence of this many words or fewer, one word of a phrase is the phrase said
 WEAK = 70  # below this it is not a match at all
+WHOLE = 97  # what was said is one of the menu's phrases, near enough letter for letter
 LOW_CONFIDENCE = 0.35  # Twilio's own doubt: below this only a near-perfect match acts
-
-# Said anywhere, in any language: put the caller through to a person at once.
-SAFETY = (
-    "help", "help me", "i need help", "emergency", "danger", "in danger", "dangerous", "not safe", "unsafe",
-    "hurting me", "hurt me", "hit me", "hitting me", "beating me", "kill me", "save me", "scared", "afraid",
-    "trapped", "cant leave", "cannot leave", "held against my will", "threatening me", "threatened",
-    "ayuda", "ayudame", "necesito ayuda", "auxilio", "socorro", "emergencia", "peligro", "estoy en peligro",
-    "me estan lastimando", "me lastiman", "me pega", "me golpea", "me quieren matar", "tengo miedo",
-    "no estoy segura", "no estoy seguro", "atrapada", "atrapado", "no puedo salir", "me amenaza",
-)  # fmt: skip
-FILLERS = frozenset("um umm uh uhh er ah hmm mm please ok okay so well yeah yes like just eh este pues bueno porfavor favor por".split())
 NUMBERS = {
-    "0": "zero oh cero", "1": "one won uno una", "2": "two dos", "3": "three tree tres", "4": "four cuatro",
+    "0": "zero oh cero", "1": "one won uno una", "2": "two to too dos", "3": "three tree tres", "4": "four for cuatro",
     "5": "five cinco", "6": "six seis", "7": "seven siete", "8": "eight ocho", "9": "nine nueve",
-    "*": "star asterisk asterisco estrella", "#": "pound hash numeral gato",
+    "*": "star asterisk asterisco estrella estrellita", "#": "pound hash hashtag numeral gato gatito",
 }  # fmt: skip
+SOUNDS_LIKE = frozenset("to too for won tree oh".split())  # heard for a number, or just a word
 KEY_WORDS = {word: key for key, words in NUMBERS.items() for word in words.split()} | {key: key for key in NUMBERS}
 # "press two", "number 2", "option two", "oprima dos", "marque el dos": the word after is a key.
-PRESS_WORDS = frozenset("press push number option key oprima oprimo marque marco pulse presione numero opcion tecla".split())
+PRESS_WORDS = frozenset("press push dial number option key oprima oprimo marque marco marcar pulse presione numero opcion tecla".split())
+# Said around a key without changing it: "the star key", "la tecla del gato", "el cuatro".
+KEY_FRAME = frozenset("the key button el la tecla del boton".split())
 PRESS = re.compile(r"\b(?:" + "|".join(sorted(PRESS_WORDS)) + r")\s+(?:el\s+|la\s+)?(\S+)")
-
-
-PUNCTUATION = re.compile(r"[^\w*#\s]")
-# The same for plain ASCII, in one pass: apostrophes go ("what's" -> "whats"), other punctuation is a space.
-ASCII_PUNCTUATION = str.maketrans({chr(c): " " for c in range(128) if PUNCTUATION.match(chr(c))} | {"'": None})
-
-
-def normalise(text: str) -> str:
-    """Lower case, no accents, no punctuation, no filler words, one space between words."""
-    text = text.lower()
-    if text.isascii():
-        text = text.translate(ASCII_PUNCTUATION)
-    else:  # accents to strip ("línea" -> "linea")
-        text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
-        text = PUNCTUATION.sub(" ", text.replace("'", ""))
-    return " ".join([word for word in text.split() if word not in FILLERS])
-
-
-def spoken_key(said: str, words: list[str] | None = None) -> str | None:
-    """The phone key a normalised utterance names ("press one", "uno", "2"), if it names one."""
-    if said in KEY_WORDS:
-        return KEY_WORDS[said]
-    if words is not None and PRESS_WORDS.isdisjoint(words) and not _KEY_SIGNS.intersection(said):
-        return None  # no "press" word: no need for the regex (a set test is cheaper)
-    match = PRESS.search(said)
-    return KEY_WORDS.get(match.group(1)) if match else None
-
-
-SAFETY_PHRASE = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, SAFETY), key=len, reverse=True)) + r")\b")
-SAFETY_WORDS = [phrase for phrase in SAFETY if " " not in phrase and len(phrase) >= 6]
-SAFETY_NEAR = 88  # a word this close to one of SAFETY_WORDS counts as it ("emergancy")
-# The same test as SAFETY_PHRASE, by words: one set test, then the longer phrases by their first word.
-SAFETY_SINGLE = frozenset(phrase for phrase in SAFETY if " " not in phrase)
-SAFETY_LONGER: dict[str, list[str]] = {}
-for _phrase in SAFETY:
-    if " " in _phrase:
-        SAFETY_LONGER.setdefault(_phrase.split(" ", 1)[0], []).append(f" {_phrase} ")
 _KEY_SIGNS = frozenset("*#")  # the only characters besides words and spaces normalise() keeps
+GUESSED = (*m.PERSON_SITUATIONS, "report")  # what the word model may decide: a person (the rest needs words said)
+MODEL_MARGIN = 4.0  # log odds by which the word model must find a situation likelier than anything else
+ANSWERED_AFTER_LANGUAGE = ("cant_talk", "privacy")  # "I can't speak English" is a language, not "can't talk"
+NEGATION_REACH = 2  # words before a menu phrase in which a negation turns it down ("not the national one")
 
 
-def says_safety_phrase(said: str, words: list[str]) -> bool:
-    """A safety phrase said whole (what SAFETY_PHRASE finds, without scanning for 60 phrases)."""
-    if _KEY_SIGNS.intersection(said):  # "help*": word boundaries the split does not see
-        return SAFETY_PHRASE.search(said) is not None
-    if not SAFETY_SINGLE.isdisjoint(words):
-        return True
-    padded = f" {said} "
-    return any(phrase in padded for word in words for phrase in SAFETY_LONGER.get(word, ()))
+def _stems(*words: str) -> frozenset[str]:
+    return frozenset(s for word in words for s in stems(word)[1:])
 
 
-def is_safety(said: str, words: list[str], known: frozenset[str] = frozenset()) -> bool:
-    """A safety phrase said, or one of its longer words nearly ("emergancy"). Words in `known`
-    are words of the menu's own phrases that are not near a safety word: no need to look."""
-    if says_safety_phrase(said, words):
-        return True
-    return any(near_safety_word(word) for word in words if len(word) >= 6 and word not in known)
-
-
-def near_safety_word(word: str) -> bool:
-    return process.extractOne(word, SAFETY_WORDS, scorer=fuzz.ratio, score_cutoff=SAFETY_NEAR) is not None
+# Knowledge about people, not about any menu: who a sentence is about, and what turns a word
+# about the police into fear of them or into a question about them.
+FEAR = _stems(*"afraid scared scare fear frightened terrified miedo asustada asustado temor".split())
+ASKING_ABOUT = _stems(
+    *"respond response handle handles investigate investigation investigations work works deal treat role case cases trafficking"
+    " unit units special detective detectives investigator investigators"
+    " responde responden trabaja trabajan hace hacen investiga investigan caso casos trata manejan unidad unidades especial".split()
+)
+ME = frozenset("i me myself we us yo nos nosotros nosotras conmigo".split())
+SOMEONE_ELSE = _stems(
+    *"friend friends neighbor neighbors neighbour sister brother cousin daughter niece nephew aunt uncle coworker coworkers"
+    " roommate girl girls woman women lady guy worker workers nanny employee kid kids teen teenager student"
+    " amiga amigo amigas vecina vecino vecinas hermana hermano prima primo hija sobrina sobrino tia tio compañero compañera"
+    " compañeros muchacha muchachas muchacho niña niñas niño mujer mujeres señora trabajadores trabajadora".split()
+)
 
 
 @dataclass(frozen=True)
@@ -125,17 +94,19 @@ class Choice:
 
 
 class Heard(NamedTuple):
-    kind: str  # "safety", "key", "choice", "unsure", "nothing"
+    kind: str  # "situation", "key", "choice", "unsure", "nothing"
     choice: Choice | None = None
     key: str | None = None
     alternatives: tuple[Choice, ...] = ()
+    situation: str | None = None  # for "situation": which one (danger, police, privacy...)
 
 
 class Phrasebook:
     """The choices at one node in one language, with their phrases laid out flat, so that
-    rapidfuzz compares an utterance with all of them in one call (its loop is in C)."""
+    rapidfuzz compares an utterance with all of them in one call (its loop is in C), and
+    indexed by stems, so that a phrase is heard inside a sentence in any of its forms."""
 
-    def __init__(self, choices: Iterable[Choice]):
+    def __init__(self, choices: Iterable[Choice], lang: str = "en"):
         self.choices = list(choices)
         self.phrases = [p for choice in self.choices for p in choice.phrases]
         self.owner = [n for n, choice in enumerate(self.choices) for _ in choice.phrases]
@@ -154,26 +125,163 @@ class Phrasebook:
         self.starting: dict[str, list[tuple[int, str]]] = {}
         for n, phrase in enumerate(self.phrases):
             self.starting.setdefault(phrase.split(" ", 1)[0], []).append((n, f" {phrase} "))
-        # Words of these phrases that no safety word is near: heard, they need no fuzzy safety check.
-        words = {w for p in self.phrases for w in p.split() if len(w) >= 6}
-        self.known = frozenset(w for w in words if not near_safety_word(w))
+        # By stems, in the node's language: each phrase as written ("see|know my number" too),
+        # under the number of its normal form above.
+        number = {(self.owner[n], phrase): n for n, phrase in enumerate(self.phrases)}
+        written: dict[str, dict[str, list[str]]] = {}
+        for c, choice in enumerate(self.choices):
+            for phrase in choice.spoken or choice.phrases:
+                n = number.get((c, normalise(plain(phrase))))
+                if n is not None:
+                    written.setdefault(str(n), {lang: []})[lang].append(phrase)
+        self.index = PhraseIndex(written)
 
 
-def hear(transcript: str, confidence: float, book: Phrasebook) -> Heard:
+class Understanding:
+    """What a menu's callers may describe or ask about, in every language: the built-in floor
+    for the five situations that reach a person, the menu's own phrases for every situation,
+    the word model for sentences no phrase names, and the menu's topics by their own words.
+    One per menu (a reload builds a new one with the new phrases and texts)."""
+
+    def __init__(self, menu: m.Menu, model: SituationModel | None = None):
+        situations = menu.situations
+        self.model = model if model is not None else shipped()
+        self.topics = TopicIndex(topics(menu))
+        phrases: dict[str, dict[str, list[str]]] = {}
+        for name, by_lang in floor().items():
+            for lang, items in by_lang.items():
+                phrases.setdefault(name, {}).setdefault(lang, []).extend(items)
+        for name, situation in situations.items():
+            for lang, items in situation.say.items():
+                phrases.setdefault(name, {}).setdefault(lang, []).extend(items)
+        self.known = frozenset(situations)
+        # The floor's heading for fear of the police is heard whenever the police are.
+        self.index = PhraseIndex({name: by_lang for name, by_lang in phrases.items() if name in situations or name == FEARED})
+
+    def guess(self, tokens: list[Token]) -> str | None:
+        """The situation the word model finds far likelier than anything else, if any."""
+        if self.model is None:
+            return None
+        guess = self.model.guess(tokens, [s for s in self.known if s in GUESSED])
+        return guess.situation if guess.margin >= MODEL_MARGIN else None
+
+    @staticmethod
+    def _refused(tokens: list[Token], matches: list[Match]) -> bool:
+        """A negation just after a word for the police ("la policía no", "no cops"), or just
+        before it: they are refused, not asked for."""
+        police = {match.start for match in matches if match.label == "police"}
+        return any(NOT in (tokens[i].word for i in range(max(0, at - 3), min(len(tokens), at + 2))) for at in police)
+
+    def situation(self, tokens: list[Token], words: list[str]) -> str | None:
+        """The situation a caller describes, if any, by what matters most."""
+        found: dict[str, bool] = {}  # situation -> heard without a negation before it
+        matches = self.index.find(tokens, languages_of(words))
+        for match in matches:
+            found[match.label] = found.get(match.label, False) or not match.negated
+        if not found:
+            return None
+        stems_said = {t.en for t in tokens} | {t.es for t in tokens}
+        if "police" in found:
+            # Asking for the police, 911, an ambulance: the 911 sentence. But not when the police
+            # are feared or refused ("I don't want the police", "la policía no, me deportan"):
+            # that caller is in danger. And "how do the police handle it" asks about them.
+            refused = (
+                not found["police"] or self._refused(tokens, matches) or stems_said & FEAR or "immigration" in found or FEARED in found
+            )
+            if not refused and not stems_said & ASKING_ABOUT:
+                return "police"
+            found.pop("police")
+            if refused:
+                found["danger"] = True
+        if found.pop(FEARED, None) is not None:
+            found["danger"] = True
+        person = next((name for name in m.PERSON_SITUATIONS if name in found), None)
+        about_me = any(t.word in ME for t in tokens)
+        if person and (about_me or not (stems_said & SOMEONE_ELSE or "report" in found)):
+            return person
+        if person or "report" in found:
+            return "report"
+        if found.get("cant_talk"):
+            return "cant_talk"
+        if "privacy" in found:
+            return "privacy"
+        return None
+
+
+def topics(menu: m.Menu) -> dict[str, list[tuple[str, str, float]]]:
+    """Each node a caller may ask for by name (it has `say:` phrases), in its own words: the
+    phrases count most, then the labels of the options that lead to it, then its title and text."""
+    leading: dict[str, list[tuple[str, str]]] = {}
+    for node in menu.nodes.values():
+        for option in node.options:
+            if option.action.kind == m.GOTO:
+                leading.setdefault(option.action.target, []).extend(option.label.items())
+    found = {}
+    for node in menu.nodes.values():
+        if node.say:
+            words = [(p, lang, 3.0) for lang, items in node.say.items() for p in items]
+            words += [(label, lang, 2.0) for lang, label in leading.get(node.id, ())]
+            words += [(text, lang, 1.0) for texts in (node.title, node.prompt) for lang, text in texts.items()]
+            found[node.id] = words
+    return found
+
+
+def spoken_key(said: str, words: list[str] | None = None) -> str | None:
+    """The phone key a normalised utterance names ("press one", "uno", "2"), if it names one."""
+    if said in KEY_WORDS:
+        return KEY_WORDS[said]
+    if words is not None and len(words) <= 4:  # "the star key", "el cuatro", "la tecla del gato"
+        named = [word for word in words if word not in KEY_FRAME]
+        if len(named) == 1 and named[0] in KEY_WORDS and named[0] not in SOUNDS_LIKE:
+            return KEY_WORDS[named[0]]
+    if words is not None and PRESS_WORDS.isdisjoint(words) and not _KEY_SIGNS.intersection(said):
+        return None  # no "press" word: no need for the regex (a set test is cheaper)
+    match = PRESS.search(said)
+    if match is None or (match.group(1) in SOUNDS_LIKE and match.end() != len(said)):
+        return None  # "the number for the hotline" names no key; "press for" does
+    return KEY_WORDS.get(match.group(1))
+
+
+def hear(transcript: str, confidence: float, book: Phrasebook, understanding: Understanding | None = None) -> Heard:
     said = normalise(transcript)
     if not said:
         return Heard("nothing")
     words = said.split()
-    if is_safety(said, words, book.known):
-        return Heard("safety")
+    tokens = analyse(said)
+    scores, heard_whole = _scores(said, words, tokens, book)
+    best = max(scores.items(), key=lambda item: item[1], default=None)
+    if best is not None and best[1] >= WHOLE and len(book.joined[best[0]]) * 10 >= len("".join(words)) * 9:
+        return Heard("choice", book.choices[book.owner[best[0]]])  # a menu phrase, said as it is
     key = spoken_key(said, words)
     if key is not None:
         return Heard("key", key=key)
-    # The best two choices that do different things (two phrases of one choice never compete).
+    situation = understanding.situation(tokens, words) if understanding is not None else None
+    if situation is not None and situation not in ANSWERED_AFTER_LANGUAGE:
+        return Heard("situation", situation=situation)
+    choice = _choose(scores, confidence, book, heard_whole)
+    if situation is not None and not (choice.kind == "choice" and choice.choice.action.kind == m.LANGUAGE):
+        return Heard("situation", situation=situation)  # "I can't speak English" asks for Spanish, not quiet
+    if choice.kind == "choice" or understanding is None:
+        return choice
+    # Nothing named: what the words are about. A situation first (a person, in doubt), then a topic.
+    guessed = understanding.guess(tokens)
+    if guessed is not None:
+        return Heard("situation", situation=guessed)
+    topic = understanding.topics.best(tokens, languages_of(words)) if choice.kind == "nothing" else None
+    if topic is not None:  # (between two named choices, the caller hears both instead)
+        return Heard(
+            "choice", next((c for c in book.choices if c.action == m.Action(m.GOTO, topic)), Choice(m.Action(m.GOTO, topic), "", None, ()))
+        )
+    return choice
+
+
+def _choose(scores: dict[int, float], confidence: float, book: Phrasebook, heard_whole: set[int] = frozenset()) -> Heard:  # type: ignore[assignment]
+    """The best two choices that do different things (two phrases of one choice never compete).
+    A phrase whose every word was said is surer than a near miss: it needs a smaller lead."""
     top: tuple[float, int] | None = None  # (score, phrase index)
     second: tuple[float, int] | None = None
     does = book.does
-    for index, score in _scores(said, words, book).items():
+    for index, score in scores.items():
         if top is None or score > top[0]:
             if top is not None and does[top[1]] != does[index]:
                 second = top
@@ -184,26 +292,46 @@ def hear(transcript: str, confidence: float, book: Phrasebook) -> Heard:
         return Heard("nothing")
     best = book.choices[book.owner[top[1]]]
     runner_up = second[0] if second else 0.0
-    if top[0] >= CLEAR and top[0] - runner_up >= MARGIN and (confidence >= LOW_CONFIDENCE or top[0] >= 97):
+    said = top[1] in heard_whole
+    enough, margin = (SAID, MARGIN_SAID) if said else (CLEAR, MARGIN)
+    if top[0] >= enough and top[0] - runner_up >= margin and (confidence >= LOW_CONFIDENCE or top[0] >= WHOLE):
         return Heard("choice", best)
     return Heard("unsure", alternatives=(best, book.choices[book.owner[second[1]]]) if second else (best,))
 
 
-def _scores(said: str, words: list[str], book: Phrasebook) -> dict[int, float]:
+def _scores(said: str, words: list[str], tokens: list[Token], book: Phrasebook) -> tuple[dict[int, float], set[int]]:
     """How well the utterance matches each phrase that matches at all (WEAK or more), by the
     phrase's index. A phrase said inside a longer sentence ("I want the Colorado hotline" ~
-    "colorado hotline") counts 75-100 by how much of it the phrase explains, so a longer phrase
-    said whole beats a shorter one inside it; near misses count almost as much: a slip of a
-    letter or two, or words split or merged ("hot line", "human traffic king")."""
+    "colorado hotline"), or heard by its stems ("how do the police respond to it" ~ "how police
+    respond"), counts 75-100 by how much of the sentence it explains, so a longer phrase beats
+    a shorter one inside it; near misses count almost as much: a slip of a letter or two, or
+    words split or merged ("hot line", "human traffic king"). A phrase with a negation just
+    before it is turned down ("not the national one")."""
     # Compared with the spaces taken out, so split and merged words cost nothing; below WEAK a
     # score changes nothing, which lets rapidfuzz skip work.
     scores = fuzzy_scores("".join(words), book)
+    whole: set[int] = set()  # phrases whose every word was said
     padded = f" {said} "
-    for word in set(words):
+    offset = 0  # where the word starts in `padded`, less its leading space
+    for position, word in enumerate(words):
         for n, phrase in book.starting.get(word, ()):
-            if phrase in padded:
-                scores[n] = 75.0 + 25.0 * (len(phrase) - 2) / len(said)
-    return scores
+            if padded.startswith(phrase, offset) and not _negated(words, position):
+                scores[n] = max(scores.get(n, 0.0), 75.0 + 25.0 * (len(phrase) - 2) / len(said))
+                if phrase.count(" ") > 2 or len(words) <= SHORT:  # one word inside a long sentence is not enough
+                    whole.add(n)
+        offset += len(word) + 1
+    if len(tokens) > 1:
+        for match in book.index.find(tokens):
+            if not match.negated:
+                n = int(match.label)
+                scores[n] = max(scores.get(n, 0.0), 75.0 + 25.0 * (match.end - match.start + 1) / len(tokens))
+                if match.end > match.start or len(tokens) <= SHORT:
+                    whole.add(n)
+    return scores, whole
+
+
+def _negated(words: list[str], position: int) -> bool:
+    return any(is_negation(word) for word in words[max(0, position - NEGATION_REACH) : position])
 
 
 def fuzzy_scores(joined: str, book: Phrasebook) -> dict[int, float]:
@@ -215,3 +343,6 @@ def fuzzy_scores(joined: str, book: Phrasebook) -> dict[int, float]:
     hi = bisect_right(book.lengths, size * (200 - WEAK) / WEAK + 1e-9)
     found = process.extract(joined, book.by_length[lo:hi], scorer=fuzz.ratio, limit=None, score_cutoff=WEAK)
     return {book.unsorted[lo + n]: score for _, score, n in found}
+
+
+__all__ = ["Choice", "Heard", "Match", "Phrasebook", "Understanding", "hear", "plain", "spoken_key", "NOT"]

@@ -10,28 +10,20 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..menu import model as m
-from .hearing import Choice, normalise
+from ..speech.words import normalise, plain
+from .hearing import Choice
 
 MAX_HINTS = 500  # Twilio's limit for one <Gather> (error 13330)
 LANGUAGE = "language"  # an Action kind only speech makes: switch the call's language
-# Sentences the speech path needs; a menu may word them itself under `messages:`.
-DEFAULT_MESSAGES = {
-    "speech_hint": {"en": "You can say what you need, or press a key.", "es": "Puede decir lo que necesita, u oprimir una tecla."},
-    "not_sure": {"en": "Sorry, I am not sure I understood.", "es": "Disculpe, no estoy segura de haber entendido."},
-    "say_choice": {"en": "You can say: {phrase}.", "es": "Puede decir: {phrase}."},
-}
-
-
-def message(menu: m.Menu, name: str, lang: str, **values: str) -> str:
-    text = menu.messages.get(name, {}).get(lang) or DEFAULT_MESSAGES[name].get(lang) or DEFAULT_MESSAGES[name]["en"]
-    return text.format(**values)
+EXAMPLES = 3  # "You can say Colorado, learn, or someone": a few of this node's choices
 
 
 def _choice(action: m.Action, label: str, phrases: m.Phrases, lang: str, every_language: bool = False) -> Choice | None:
     said = tuple(dict.fromkeys(p for code, items in phrases.items() if every_language or code == lang for p in items))
     if not said:
         return None
-    return Choice(action, label or said[0][:1].upper() + said[0][1:], None, tuple(dict.fromkeys(normalise(p) for p in said)), said)
+    first = plain(said[0])
+    return Choice(action, label or first[:1].upper() + first[1:], None, tuple(dict.fromkeys(normalise(plain(p)) for p in said)), said)
 
 
 def shared_choices(menu: m.Menu, lang: str) -> list[Choice]:
@@ -73,7 +65,30 @@ def hints(node: m.Node, lang: str, shared: list[Choice]) -> list[str]:
     them: `<Gather>` takes the first MAX_HINTS, and lint warns about the rest."""
     own = (p for option in node.keys.values() for p in option.say.get(lang, ()))
     everywhere = (p for choice in shared for p in choice.spoken)
-    return list(dict.fromkeys(p.replace(",", " ") for p in (*own, *everywhere)))
+    return list(dict.fromkeys(plain(p).replace(",", " ") for p in (*own, *everywhere)))
+
+
+def examples(menu: m.Menu, node: m.Node, lang: str) -> list[str]:
+    """A few things a caller may say at this node, in the order its choices are read, and how
+    to ask for a person: what "Sorry, I did not understand" goes on to suggest."""
+    found: list[str] = []
+    for option in node.spoken_options:
+        action = option.action
+        said = option.say.get(lang) or (
+            menu.nodes[action.target].say.get(lang)
+            if action.kind == m.GOTO
+            else menu.hotlines[action.target].say.get(lang)
+            if action.kind == m.TRANSFER
+            else None
+        )
+        if said:
+            found.append(plain(said[0]))
+    zero = node.keys.get("0")
+    person = plain(zero.say[lang][0]) if zero is not None and zero.say.get(lang) else None
+    found = list(dict.fromkeys(found))[:EXAMPLES]
+    if person and person not in found:
+        found.append(person)
+    return found
 
 
 def gather_options(menu: m.Menu, node: m.Node, language: m.Language, hinted: list[str]) -> dict[str, object]:

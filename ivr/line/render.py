@@ -14,8 +14,8 @@ from typing import NamedTuple
 
 from ..menu import model as m
 from . import hearing, listen, twiml
-from .events import BOTH_FAILED, ESCALATION, FAILOVER, LANGUAGE, SAFETY, SECTION, TRANSFER, Event
-from .twiml import INVALID, MOVED, NOTICES, SILENCE, UNSURE
+from .events import BOTH_FAILED, ESCALATION, FAILOVER, LANGUAGE, SECTION, SITUATION, TRANSFER, Event
+from .twiml import INVALID, MOVED, NOTICES, SILENCE, UNCLEAR, UNSURE, Voice
 
 DIAL_SUCCESS = ("completed", "answered")
 
@@ -38,6 +38,7 @@ class Renderer:
         self._first: dict[tuple[str, str], Answer] = {}  # (node, lang) -> first visit, filled by warm()
         self._spoken: dict[tuple[str, str], hearing.Phrasebook] = {}  # (node, lang) -> what can be said there
         self._shared: dict[str, list[hearing.Choice]] = {}  # lang -> what can be said everywhere
+        self._understanding: hearing.Understanding | None = None  # what callers may describe, built when first needed
         # Every answer is a pure function of its arguments, so a webhook is a cache lookup.
         # Plain dicts, not functools.lru_cache on bound methods: those make reference cycles
         # that keep a replaced menu alive until the cyclic collector finds them.
@@ -70,56 +71,66 @@ class Renderer:
         self._first = first
         return self
 
-    def node(self, node_id: str, lang: str, silences: int = 0, invalids: int = 0, notice: str | None = None) -> Answer:
-        if not (silences or invalids or notice):
+    def node(self, node_id: str, lang: str, silences: int = 0, invalids: int = 0, notice: str | None = None, slow: bool = False) -> Answer:
+        if not (silences or invalids or notice or slow):
             answer = self._first.get((node_id, lang))
             if answer is not None:
                 return answer
-        return self._cached(("node", node_id, lang, silences, invalids, notice), self._visit, node_id, lang, silences, invalids, notice)
+        return self._cached(
+            ("node", node_id, lang, silences, invalids, notice, slow), self._visit, node_id, lang, silences, invalids, notice, slow
+        )
 
-    def _visit(self, node_id: str, lang: str, silences: int = 0, invalids: int = 0, notice: str | None = None) -> Answer:
+    def _visit(
+        self, node_id: str, lang: str, silences: int = 0, invalids: int = 0, notice: str | None = None, slow: bool = False
+    ) -> Answer:
         """A node, counted as a section read when the caller hears it afresh (not a re-prompt)."""
-        xml = self._node(node_id, lang, silences, invalids, notice)
+        xml = self._node(node_id, lang, silences, invalids, notice, slow=slow)
         if silences or invalids or notice:
             return Answer(xml)
         return Answer(xml, ((self.menu.language(lang).code, SECTION, node_id, 1),))
 
-    def choose(self, node_id: str, lang: str, silences: int, invalids: int, digits: str, line: str = "") -> Answer:
+    def choose(self, node_id: str, lang: str, silences: int, invalids: int, digits: str, line: str = "", slow: bool = False) -> Answer:
         """The caller pressed something (or nothing, if Twilio posts an empty result).
 
         Anything but one phone key is just "a wrong key", so odd input cannot crowd the cache.
         """
         if digits and digits not in m.PHONE_KEYS:
             digits = "?"
-        return self._cached(
-            ("choose", node_id, lang, silences, invalids, digits, line), self._choose, node_id, lang, silences, invalids, digits, line
-        )
+        key = ("choose", node_id, lang, silences, invalids, digits, line, slow)
+        return self._cached(key, self._choose, node_id, lang, silences, invalids, digits, line, slow)
 
-    def menu_request(self, node_id: str, lang: str, silences: int, invalids: int, notice: str | None, line: str = "") -> Answer:
+    def menu_request(
+        self, node_id: str, lang: str, silences: int, invalids: int, notice: str | None, line: str = "", slow: bool = False
+    ) -> Answer:
         """A Redirect back to a node: after silence, or plain navigation."""
-        return self._cached(
-            ("menu", node_id, lang, silences, invalids, notice, line), self._menu_request, node_id, lang, silences, invalids, notice, line
-        )
+        key = ("menu", node_id, lang, silences, invalids, notice, line, slow)
+        return self._cached(key, self._menu_request, node_id, lang, silences, invalids, notice, line, slow)
 
     def transfer(
-        self, hotline_id: str, lang: str, node_id: str, tried: tuple[str, ...], reason: str | None = None, line: str = ""
+        self,
+        hotline_id: str,
+        lang: str,
+        node_id: str,
+        tried: tuple[str, ...],
+        reason: str | None = None,
+        line: str = "",
+        slow: bool = False,
     ) -> Answer:
         """Put the caller through; `reason` names a message said first ("final", "error"). `line` is
         the number the caller dialled: the hotline is shown it instead of the caller's own."""
-        return self._cached(
-            ("transfer", hotline_id, lang, node_id, tried, reason, line), self._transfer, hotline_id, lang, node_id, tried, reason, line
-        )
+        key = ("transfer", hotline_id, lang, node_id, tried, reason, line, slow)
+        return self._cached(key, self._transfer, hotline_id, lang, node_id, tried, reason, line, slow)
 
     def entry(self, lang: str | None = None) -> Answer:
         return self.node(self.menu.start, self.menu.language(lang).code)
 
-    def _menu_request(self, node_id: str, lang: str, silences: int, invalids: int, notice: str | None, line: str) -> Answer:
+    def _menu_request(self, node_id: str, lang: str, silences: int, invalids: int, notice: str | None, line: str, slow: bool) -> Answer:
         node, language, silences, invalids = self._where(node_id, lang, silences, invalids)
         if node is None:
-            return self.node(self.menu.start, language.code, 0, 0, MOVED)
+            return self.node(self.menu.start, language.code, 0, 0, MOVED, slow)
         if silences >= node.retry.silence_limit:
-            return self.final(node, language.code, line, "silence")
-        return self.node(node.id, language.code, silences, invalids, notice if notice in NOTICES else None)
+            return self.final(node, language.code, line, "silence", slow)
+        return self.node(node.id, language.code, silences, invalids, notice if notice in NOTICES else None, slow)
 
     def _where(self, node_id: str, lang: str, silences: int, invalids: int) -> tuple[m.Node | None, m.Language, int, int]:
         """The node a request is about (None if a reload removed it), its language, and the counts clamped."""
@@ -129,86 +140,117 @@ class Renderer:
             return None, language, 0, 0
         return (node, language, *self._clamp(node, silences, invalids))
 
-    def _choose(self, node_id: str, lang: str, silences: int, invalids: int, digits: str, line: str) -> Answer:
+    def _choose(self, node_id: str, lang: str, silences: int, invalids: int, digits: str, line: str, slow: bool) -> Answer:
         node, language, silences, invalids = self._where(node_id, lang, silences, invalids)
         if node is None:
-            return self.node(self.menu.start, language.code, 0, 0, MOVED)
+            return self.node(self.menu.start, language.code, 0, 0, MOVED, slow)
         if not digits:
-            return self.menu_request(node.id, language.code, silences + 1, invalids, SILENCE, line)
+            return self.menu_request(node.id, language.code, silences + 1, invalids, SILENCE, line, slow)
         switch = self._language_for_key(digits, language.code)
         if switch is not None:
-            return self.switch(node, language.code, switch)
+            return self.switch(node, language.code, switch, slow)
         option = node.keys.get(digits)
         if option is None:
             if invalids + 1 >= node.retry.invalid_limit:
-                return self.final(node, language.code, line, "wrong_keys")
-            return self.node(node.id, language.code, silences, invalids + 1, INVALID)
-        return self.act(node, option.action, language.code, line)
+                return self.final(node, language.code, line, "wrong_keys", slow)
+            return self.node(node.id, language.code, silences, invalids + 1, INVALID, slow)
+        return self.act(node, option.action, language.code, line, slow)
 
-    def switch(self, node: m.Node, old: str, new: str) -> Answer:
+    def switch(self, node: m.Node, old: str, new: str, slow: bool = False) -> Answer:
         """The caller chose another language: the node again in it, and the call's language moves."""
-        return Answer(self.node(node.id, new).xml, ((old, LANGUAGE, "", -1), (new, LANGUAGE, "", 1), (new, SECTION, node.id, 1)))
+        events = ((old, LANGUAGE, "", -1), (new, LANGUAGE, "", 1), (new, SECTION, node.id, 1))
+        return Answer(self.node(node.id, new, slow=slow).xml, events)
 
-    def act(self, node: m.Node, action: m.Action, lang: str, line: str = "") -> Answer:
+    def act(self, node: m.Node, action: m.Action, lang: str, line: str = "", slow: bool = False) -> Answer:
         if action.kind == m.TRANSFER:
-            return self.transfer(action.target, lang, node.id, (action.target,), line=line)
+            return self.transfer(action.target, lang, node.id, (action.target,), line=line, slow=slow)
         if action.kind == m.GOTO:
-            return self.node(action.target, lang)
+            return self.node(action.target, lang, slow=slow)
         if action.kind == m.NEXT and node.next:
-            return self.node(node.next, lang)
+            return self.node(node.next, lang, slow=slow)
         if action.kind == m.BACK and node.parent:
-            return self.node(node.parent, lang)
-        return self.node(node.id, lang)  # repeat, or back at the top
+            return self.node(node.parent, lang, slow=slow)
+        if action.kind == m.SLOWER:  # what was just said, again, slowly; and slow from now on
+            return self.node(node.id, lang, slow=True)
+        return self.node(node.id, lang, slow=slow)  # repeat, or back at the top
 
-    def final(self, node: m.Node, lang: str, line: str = "", why: str = "silence") -> Answer:
-        """Too many silences or wrong keys (`why`): never hang up, hand the caller to a person."""
-        answer = self.transfer(node.retry.final.target, lang, node.id, (node.retry.final.target,), "final", line)
+    def final(self, node: m.Node, lang: str, line: str = "", why: str = "silence", slow: bool = False) -> Answer:
+        """Too many silences, wrong keys or unclear words (`why`): never hang up, hand the caller to a
+        person. A silent caller was told that staying on the line reaches someone: no more words."""
+        reason = None if why == "silence" else "final"
+        answer = self.transfer(node.retry.final.target, lang, node.id, (node.retry.final.target,), reason, line, slow)
         return answer.plus((lang, ESCALATION, why, 1))
 
-    def dial_result(self, hotline_id: str, lang: str, node_id: str, tried: tuple[str, ...], status: str, line: str = "") -> Answer:
+    def dial_result(
+        self, hotline_id: str, lang: str, node_id: str, tried: tuple[str, ...], status: str, line: str = "", slow: bool = False
+    ) -> Answer:
         """After a transfer: goodbye if it connected, else the next hotline, else the numbers."""
         connected = status in DIAL_SUCCESS
-        return self._cached(
-            ("dial", hotline_id, lang, node_id, tried, connected, line),
-            self._dial_result,
-            hotline_id,
-            lang,
-            node_id,
-            tried,
-            connected,
-            line,
-        )
+        key = ("dial", hotline_id, lang, node_id, tried, connected, line, slow)
+        return self._cached(key, self._dial_result, hotline_id, lang, node_id, tried, connected, line, slow)
 
-    def hear(self, node_id: str, lang: str, silences: int, invalids: int, said: str, confidence: float, line: str = "") -> Answer:
+    def hear(
+        self,
+        node_id: str,
+        lang: str,
+        silences: int,
+        invalids: int,
+        said: str,
+        confidence: float,
+        line: str = "",
+        slow: bool = False,
+    ) -> Answer:
         """The caller spoke. What they said is never cached, kept or logged: only what it meant."""
         node, language, silences, invalids = self._where(node_id, lang, silences, invalids)
+        code = language.code
         if node is None:
-            return self.node(self.menu.start, language.code, 0, 0, MOVED)
-        heard = hearing.hear(said, confidence, self.phrasebook(node, language.code))
-        if heard.kind == "safety":  # at once, from anywhere: a person (key 0's hotline, else the final one)
-            zero = node.keys.get("0")
-            target = zero.action.target if zero and zero.action.kind == m.TRANSFER else node.retry.final.target
-            return self.transfer(target, language.code, node.id, (target,), "final", line).plus((language.code, SAFETY, "", 1))
+            return self.node(self.menu.start, code, 0, 0, MOVED, slow)
+        heard = hearing.hear(said, confidence, self.phrasebook(node, code), self.understanding())
+        if heard.kind == "situation":  # at once, from anywhere
+            return self.described(node, heard.situation, code, line, slow)
         if heard.kind == "key":
-            return self.choose(node.id, language.code, silences, invalids, heard.key, line)
+            return self.choose(node.id, code, silences, invalids, heard.key, line, slow)
         if heard.kind == "choice" and heard.choice.action.kind == listen.LANGUAGE:
-            return self.switch(node, language.code, heard.choice.action.target)
+            return self.switch(node, code, heard.choice.action.target, slow)
         if heard.kind == "choice":
-            return self.act(node, heard.choice.action, language.code, line)
-        if heard.kind == "unsure" and invalids + 1 < node.retry.invalid_limit:
-            key = ("unsure", node.id, language.code, silences, invalids + 1, tuple(c.action for c in heard.alternatives))
-            return self._cached(key, self._unsure, node.id, language.code, silences, invalids + 1, heard.alternatives)
-        return self.choose(node.id, language.code, silences, invalids, "?", line)  # like a wrong key
+            return self.act(node, heard.choice.action, code, line, slow)
+        if invalids + 1 >= node.retry.invalid_limit:
+            return self.final(node, code, line, "not_understood", slow)
+        if heard.kind == "unsure":
+            key = ("unsure", node.id, code, silences, invalids + 1, tuple(c.action for c in heard.alternatives), slow)
+            return self._cached(key, self._unsure, node.id, code, silences, invalids + 1, heard.alternatives, slow)
+        return self.node(node.id, code, silences, invalids + 1, UNCLEAR, slow)  # never "that key": they spoke
 
-    def _unsure(self, node_id: str, lang: str, silences: int, invalids: int, alternatives: tuple[hearing.Choice, ...]) -> Answer:
-        return Answer(self._node(node_id, lang, silences, invalids, UNSURE, alternatives))
+    def described(self, node: m.Node, name: str, lang: str, line: str, slow: bool) -> Answer:
+        """A situation the caller described: a person at once, or the node that answers it."""
+        situation = self.menu.situations.get(name)
+        if situation is None:  # a menu without it (speech off, or not configured): a person
+            target = node.retry.final.target
+            return self.transfer(target, lang, node.id, (target,), "final", line, slow).plus((lang, SITUATION, name, 1))
+        action = situation.action
+        if action.kind == m.TRANSFER:
+            answer = self.transfer(action.target, lang, node.id, (action.target,), "final", line, slow)
+        else:
+            answer = self.node(action.target, lang, slow=slow)
+        return answer.plus((lang, SITUATION, name, 1))
+
+    def _unsure(
+        self, node_id: str, lang: str, silences: int, invalids: int, alternatives: tuple[hearing.Choice, ...], slow: bool
+    ) -> Answer:
+        return Answer(self._node(node_id, lang, silences, invalids, UNSURE, alternatives, slow))
 
     def phrasebook(self, node: m.Node, lang: str) -> hearing.Phrasebook:
         """What can be said at a node, built once per node and language."""
         book = self._spoken.get((node.id, lang))
         if book is None:  # made when a caller first speaks at this node
-            book = self._spoken[(node.id, lang)] = hearing.Phrasebook(listen.choices(node, lang, self.shared_choices(lang)))
+            book = self._spoken[(node.id, lang)] = hearing.Phrasebook(listen.choices(node, lang, self.shared_choices(lang)), lang)
         return book
+
+    def understanding(self) -> hearing.Understanding:
+        """What callers may describe on this menu, built when a caller first speaks."""
+        if self._understanding is None:
+            self._understanding = hearing.Understanding(self.menu)
+        return self._understanding
 
     def shared_choices(self, lang: str) -> list[hearing.Choice]:
         shared = self._shared.get(lang)
@@ -216,38 +258,49 @@ class Renderer:
             shared = self._shared[lang] = listen.shared_choices(self.menu, lang)
         return shared
 
-    def _dial_result(self, hotline_id: str, lang: str, node_id: str, tried: tuple[str, ...], connected: bool, line: str) -> Answer:
+    def _dial_result(
+        self, hotline_id: str, lang: str, node_id: str, tried: tuple[str, ...], connected: bool, line: str, slow: bool
+    ) -> Answer:
         menu = self.menu
-        language = menu.language(lang)
+        voice = Voice(menu.language(lang), slow)
         hotline = menu.hotlines.get(hotline_id)
         if connected:
-            return Answer(twiml.goodbye_document(menu, language))
+            return Answer(twiml.goodbye_document(menu, voice))
         tried = tuple(t for t in tried if t in menu.hotlines) or ((hotline_id,) if hotline else ())
         nxt = self._untried(hotline, tried)
         if nxt is not None:
-            text = menu.message("transfer_failed", language.code, hotline=hotline.name[language.code]) if hotline else ""
-            return self._dial(nxt, language, node_id, tried + (nxt.id,), text, line)
+            text = menu.message("transfer_failed", voice.code, hotline=hotline.name[voice.code]) if hotline else ""
+            return self._dial(nxt, voice, node_id, tried + (nxt.id,), text, line)
         back = node_id if node_id in menu.nodes else menu.start
-        return Answer(twiml.numbers_document(menu, language, hotline, back), ((language.code, BOTH_FAILED, "", 1),))
+        return Answer(twiml.numbers_document(menu, voice, hotline, back), ((voice.code, BOTH_FAILED, "", 1),))
 
     # --- building blocks -----------------------------------------------------------------
     def _node(
-        self, node_id: str, lang: str, silences: int = 0, invalids: int = 0, notice: str | None = None, alternatives: tuple = ()
+        self,
+        node_id: str,
+        lang: str,
+        silences: int = 0,
+        invalids: int = 0,
+        notice: str | None = None,
+        alternatives: tuple = (),
+        slow: bool = False,
     ) -> str:
         node, language = self.menu.nodes[node_id], self.menu.language(lang)
         hints = listen.hints(node, language.code, self.shared_choices(language.code))
-        return twiml.node_document(self.menu, node, language, hints, silences, invalids, notice, alternatives)
+        return twiml.node_document(self.menu, node, Voice(language, slow), hints, silences, invalids, notice, alternatives)
 
-    def _transfer(self, hotline_id: str, lang: str, node_id: str, tried: tuple[str, ...], reason: str | None, line: str) -> Answer:
-        language = self.menu.language(lang)
-        prefix = self.menu.message(reason, language.code) if reason else ""
-        return self._dial(self.menu.hotlines[hotline_id], language, node_id, tried, prefix, line)
+    def _transfer(
+        self, hotline_id: str, lang: str, node_id: str, tried: tuple[str, ...], reason: str | None, line: str, slow: bool
+    ) -> Answer:
+        voice = Voice(self.menu.language(lang), slow)
+        prefix = self.menu.message(reason, voice.code) if reason else ""
+        return self._dial(self.menu.hotlines[hotline_id], voice, node_id, tried, prefix, line)
 
-    def _dial(self, hotline: m.Hotline, language: m.Language, node_id: str, tried: tuple[str, ...], prefix: str, line: str) -> Answer:
-        events: tuple[Event, ...] = ((language.code, TRANSFER, hotline.id, 1),)
+    def _dial(self, hotline: m.Hotline, voice: Voice, node_id: str, tried: tuple[str, ...], prefix: str, line: str) -> Answer:
+        events: tuple[Event, ...] = ((voice.code, TRANSFER, hotline.id, 1),)
         if len(tried) > 1:  # an earlier hotline failed: this one is the failover
-            events += ((language.code, FAILOVER, hotline.id, 1),)
-        return Answer(twiml.dial_document(self.menu, hotline, language, node_id, tried, prefix, line), events)
+            events += ((voice.code, FAILOVER, hotline.id, 1),)
+        return Answer(twiml.dial_document(self.menu, hotline, voice, node_id, tried, prefix, line), events)
 
     def _untried(self, hotline: m.Hotline | None, tried: tuple[str, ...]) -> m.Hotline | None:
         hotlines = self.menu.hotlines

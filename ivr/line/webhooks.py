@@ -38,7 +38,7 @@ public = Blueprint("public", __name__)
 # Last resort when even the menu cannot be read: the National Human Trafficking Hotline.
 NATIONAL_HOTLINE = "+18883737888"
 MAX_PARAM = 64
-MAX_SPEECH = 300  # characters of a transcript worth matching; longer is noise
+MAX_SPEECH = 1000  # characters of a transcript read (about a minute of speech); the rest is dropped
 
 
 def store() -> MenuStore:
@@ -95,6 +95,11 @@ def number(values: Mapping[str, str], name: str) -> int:
     return int(value) if value.isdigit() and len(value) < 4 else 0
 
 
+def slow(values: Mapping[str, str]) -> bool:
+    """The caller asked the line to speak slowly (our own URLs say so from then on)."""
+    return first(values, "slow") == "1"
+
+
 def line_number(form: Mapping[str, str]) -> str:
     """The number the caller dialled (ours, not theirs): what a hotline is shown on a transfer.
     Anything but a phone number is dropped, so odd input cannot crowd the answer cache."""
@@ -119,7 +124,8 @@ def menu() -> Response:
     node, notice = first(args, "node"), first(args, "n") or None
     log.debug("call at %s (%s)", node, notice or "navigate")
     renderer = now.store.renderer
-    answer = renderer.menu_request(node, first(args, "lang"), number(args, "s"), number(args, "i"), notice, line_number(now.request.form))
+    silences, invalids, form = number(args, "s"), number(args, "i"), now.request.form
+    answer = renderer.menu_request(node, first(args, "lang"), silences, invalids, notice, line_number(form), slow(args))
     return now.answer(answer)
 
 
@@ -138,10 +144,10 @@ def choose() -> Response:
     )
     if said and not digits:
         log.debug("call at %s spoke", node)
-        answer = renderer.hear(node, lang, silences, invalids, said, confidence(form), line_number(form))
+        answer = renderer.hear(node, lang, silences, invalids, said, confidence(form), line_number(form), slow(args))
         return now.answer(answer, (lang, ev.INPUT, "speech", 1))
     log.debug("call at %s pressed %s", node, digits or "nothing")
-    answer = renderer.choose(node, lang, silences, invalids, digits, line_number(form))
+    answer = renderer.choose(node, lang, silences, invalids, digits, line_number(form), slow(args))
     return now.answer(answer, (lang, ev.INPUT, "keys", 1)) if digits else now.answer(answer)
 
 
@@ -162,7 +168,7 @@ def dial_result() -> Response:
     tried = tuple(value[:MAX_PARAM] for name, value in pairs if name == "tried")[:10]  # the one value that repeats
     renderer, hotline, lang = now.store.renderer, first(args, "to"), first(args, "lang")
     log.debug("call's transfer to %s: %s", hotline, status or "no status")
-    answer = renderer.dial_result(hotline, lang, first(args, "node"), tried, status, line_number(form))
+    answer = renderer.dial_result(hotline, lang, first(args, "node"), tried, status, line_number(form), slow(args))
     if hotline not in renderer.menu.hotlines:  # only the menu's own ids are ever counted
         return now.answer(answer)
     return now.answer(answer, (renderer.menu.language(lang).code, ev.OUTCOME + ev.outcome(status), hotline, 1))

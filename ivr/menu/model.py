@@ -18,13 +18,23 @@ BACK = "back"
 REPEAT = "repeat"
 NEXT = "next"
 LANGUAGE = "language"
-ACTIONS = (GOTO, TRANSFER, BACK, REPEAT, NEXT, LANGUAGE)
+SLOWER = "slower"  # say it again, slowly, and stay slow for the rest of the call
+ACTIONS = (GOTO, TRANSFER, BACK, REPEAT, NEXT, LANGUAGE, SLOWER)
 
 # The keys of a phone keypad: the only things a menu can bind.
 PHONE_KEYS = frozenset("0123456789*#")
 
 MENU = "menu"
 CONTENT = "content"
+
+# What a caller may describe, by voice, on any menu (`situations:` in the YAML). The first five
+# put the caller through to a person at once, and the line knows built-in phrases for them
+# (ivr/speech/floor.yaml) that a menu can add to but not remove.
+PERSON_SITUATIONS = ("danger", "control", "forced", "immigration", "needs")
+SITUATIONS = (*PERSON_SITUATIONS, "report", "police", "cant_talk", "privacy")
+# The sentence the line writes into a node's text where it says `{hotlines_see}`: which number
+# each hotline is shown on a transfer, from the hotlines' own settings (so it is always true).
+HOTLINES_SEE = "hotlines_see"
 
 # A text written once per language: {"en": "...", "es": "..."}.
 Text = Mapping[str, str]
@@ -90,8 +100,20 @@ class Option:
     action: Action
     label: Text  # may be empty for keys that are not announced
     announce: bool = True
+    sections_only: bool = False  # announced on content nodes only (`announce: sections`)
     where: Location | None = field(default=None, compare=False)
     say: Phrases = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Situation:
+    """Something a caller may describe (danger, wanting to report, asking about privacy...),
+    where it leads, and the menu's own phrases for it (the built-in floor is added by the line)."""
+
+    name: str
+    action: Action  # a transfer (a person), or goto a node (the 911 sentence, the privacy section...)
+    say: Phrases = field(default_factory=dict, compare=False)
+    where: Location | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,13 +150,17 @@ class Node:
     text_at: Mapping[str, Location] = field(default_factory=dict, compare=False)  # prompt/text per language
     audio_at: Mapping[str, Location] = field(default_factory=dict, compare=False)
     say: Phrases = field(default_factory=dict, compare=False)  # said anywhere: take me to this node
+    quiet: bool = False  # for a caller who cannot talk: the prompt once, then silence (no choices, no "sorry")
 
     @property
     def spoken_options(self) -> tuple[Option, ...]:
         """Options in the order they are read: own options first, then announced global keys."""
         own = {o.key for o in self.options}
-        extra = tuple(o for k, o in self.keys.items() if k not in own and o.announce)
-        return tuple(o for o in self.options if o.announce) + extra
+        extra = tuple(o for k, o in self.keys.items() if k not in own and self.announces(o))
+        return tuple(o for o in self.options if self.announces(o)) + extra
+
+    def announces(self, option: Option) -> bool:
+        return option.announce and (self.kind == CONTENT or not option.sections_only)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +176,7 @@ class Menu:
     digest: str  # sha256 of the file's bytes
     audio_dir: str
     speech: Mapping[str, Speech] = field(default_factory=dict)  # empty: keys only
+    situations: Mapping[str, Situation] = field(default_factory=dict)  # what a caller may describe, by name
 
     def message(self, name: str, lang: str, **values: str) -> str:
         return self.messages[name][lang].format(**values)

@@ -11,7 +11,7 @@ from . import model as m
 from .audio import AudioOutside, find_recording
 from .fields import Checker, close_match
 from .options import key_block, read_option
-from .sections import retry
+from .sections import placeholders, retry
 from .source import Map, Mark, Seq, Value
 
 NEXT_KEY = "1"
@@ -28,6 +28,7 @@ NODE_FIELDS = {
     "next": False,
     "back": False,
     "say": False,
+    "quiet": False,
 }
 
 
@@ -61,6 +62,10 @@ def node(
                 "unknown-field",
             )
         text = c.translations(block.get("prompt"), f"the prompt of {what}") if "prompt" in block else m.frozen_map({})
+    written = block.get("text" if kind == m.CONTENT else "prompt")
+    if isinstance(written, Map):  # the line may fill in which number a hotline sees, nothing else
+        for lang, said in text.items():
+            placeholders(c, written.get(lang), said, {m.HOTLINES_SEE}, f"The {lang} text of {what}")
     title = c.translations(block.get("title"), f"the title of {what}") if "title" in block else m.frozen_map({})
     declared, present = audio(c, block.get("audio"), what, audio_root)
 
@@ -97,7 +102,7 @@ def node(
                 "key-twice",
             )
         elif NEXT_KEY not in seen:
-            opt = m.Option(NEXT_KEY, m.Action(m.NEXT), m.frozen_map({}), True, None)
+            opt = m.Option(NEXT_KEY, m.Action(m.NEXT), m.frozen_map({}), True)
             options.insert(0, opt)
             seen[NEXT_KEY] = opt
     back = c.ident(block.get("back"), f"back of {what}")
@@ -111,6 +116,9 @@ def node(
             continue
         keys[key] = option
     for key, option in overrides.items():
+        base = global_keys.get(key)
+        if option is not None and base is not None and not option.say and option.action == base.action:
+            option = replace(option, say=base.say)  # announced differently here, said the same way
         if key in seen:
             c.error(block.key("keys").mark, f"Key {key} is both an option and under 'keys' in {what}; keep one.", "key-twice")
             continue
@@ -147,6 +155,7 @@ def node(
         text_at=m.frozen_map(locations(block.get("text" if kind == m.CONTENT else "prompt"))),
         audio_at=m.frozen_map(locations(block.get("audio"))),
         say=c.phrases(block.get("say"), f"what a caller may say to reach {what}"),
+        quiet=c.flag(block.get("quiet"), f"quiet in {what}", default=False),
     )
 
 

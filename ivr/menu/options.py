@@ -7,7 +7,7 @@ from .fields import Checker, close_match
 from .source import Mark, Scalar, Value
 
 OPTION_FIELDS = {"key": True, "goto": False, "transfer": False, "do": False, "label": False, "announce": False, "say": False}
-SIMPLE_ACTIONS = (m.BACK, m.REPEAT, m.NEXT)
+SIMPLE_ACTIONS = (m.BACK, m.REPEAT, m.NEXT, m.SLOWER)
 
 
 # --- keys and actions ----------------------------------------------------------------
@@ -31,7 +31,7 @@ def action_of(c: Checker, value: Value, what: str, allow: tuple[str, ...] = m.AC
     if len(chosen) != 1:
         c.error(
             block.mark,
-            f"{what} needs exactly one of 'goto: NODE', 'transfer: HOTLINE' or 'do: back|repeat|next'"
+            f"{what} needs exactly one of 'goto: NODE', 'transfer: HOTLINE' or 'do: back|repeat|next|slower'"
             + (f"; it has {', '.join(chosen)}." if chosen else "."),
             "action",
         )
@@ -68,7 +68,7 @@ def read_option(c: Checker, value: Value, what: str, key: str | None = None) -> 
         action = action_of(c, value, what)
         if action is None or key is None:
             return None
-        return m.Option(key, action, m.frozen_map({}), True, tuple(value.mark))
+        return m.Option(key, action, m.frozen_map({}), True, False, tuple(value.mark))
     block = c.mapping(value, what)
     if block is None:
         return None
@@ -80,7 +80,9 @@ def read_option(c: Checker, value: Value, what: str, key: str | None = None) -> 
         key = c.key(block.get("key"), f"The key of {what}")
     action = action_of(c, block, what)
     label = c.translations(block.get("label"), f"the label of {what}") if "label" in block else m.frozen_map({})
-    announce = c.flag(block.get("announce"), f"announce in {what}", default=True)
+    raw_announce = block.get("announce")
+    sections_only = isinstance(raw_announce, Scalar) and raw_announce.is_str and raw_announce.text == "sections"
+    announce = True if sections_only else c.flag(raw_announce, f"announce in {what} (true, false or sections)", default=True)
     if action is not None and action.kind == m.GOTO and not label and announce:
         c.error(
             block.mark,
@@ -89,7 +91,9 @@ def read_option(c: Checker, value: Value, what: str, key: str | None = None) -> 
         )
     if key is None or action is None:
         return None
-    return m.Option(key, action, label, announce, tuple(block.mark), c.phrases(block.get("say"), f"what a caller may say for {what}"))
+    return m.Option(
+        key, action, label, announce, sections_only, tuple(block.mark), c.phrases(block.get("say"), f"what a caller may say for {what}")
+    )
 
 
 def key_block(c: Checker, value: Value | None, what: str, allow_disabled: bool) -> tuple[dict[str, m.Option | None], dict[str, Mark]]:

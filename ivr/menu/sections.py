@@ -8,35 +8,11 @@ import string
 from . import model as m
 from .fields import Checker, _describe, close_match
 from .options import action_of
-from .source import FLOAT, INT, Map, Scalar, Value
+from .source import FLOAT, INT, Scalar, Value
 
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 EMERGENCY = {"911", "933", "112", "999", "000", "110", "119", "118", "100", "101", "102", "108"}
 LANG_CODE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
-
-# Every message the line may speak, and the {placeholders} each one may use.
-MESSAGES: dict[str, set[str]] = {
-    "no_input": set(),
-    "invalid": set(),
-    "final": set(),
-    "connecting": {"hotline"},
-    "transfer_failed": {"hotline"},
-    "both_failed": set(),
-    "number": {"hotline", "number"},
-    "sms": {"hotline", "number"},
-    "goodbye": set(),
-    "moved": set(),
-    "error": set(),
-    "repeat_label": set(),
-    "back_label": set(),
-    "next_label": set(),
-    "transfer_label": {"hotline"},
-    # optional: speech has its own wording in ivr/line/listen.py when these are left out
-    "speech_hint": set(),
-    "not_sure": set(),
-    "say_choice": {"phrase"},
-}
-OPTIONAL_MESSAGES = frozenset({"speech_hint", "not_sure", "say_choice"})
 
 LANGUAGE_FIELDS = {
     "name": True,
@@ -186,24 +162,6 @@ def phone(c: Checker, value: Value | None, what: str) -> str | None:
         )
         return None
     return number
-
-
-def messages(c: Checker, value: Value | None) -> dict[str, m.Text]:
-    block = c.mapping(value, "messages")
-    if block is None:
-        return {}
-    c.fields(block, {name: name not in OPTIONAL_MESSAGES for name in MESSAGES}, "messages")
-    result: dict[str, m.Text] = {}
-    for name, allowed in MESSAGES.items():
-        raw = block.get(name)
-        if raw is None:
-            continue
-        texts = c.translations(raw, f"messages.{name}")
-        if isinstance(raw, Map):
-            for lang, text in texts.items():
-                placeholders(c, raw.get(lang), text, allowed, f"The {lang} text of messages.{name}")
-        result[name] = texts
-    return result
 
 
 def placeholders(c: Checker, value: Value | None, text: str, allowed: set[str], what: str, required: set[str] = frozenset()) -> None:  # type: ignore[assignment]

@@ -16,10 +16,12 @@ from pathlib import Path
 from . import model as m
 from .audio import project_audio_root
 from .fields import ID, Checker, close_match
+from .messages import messages
 from .nodes import node, with_parents
 from .options import key_block
 from .problems import MenuInvalid, MenuProblem
-from .sections import hotlines, languages, messages, retry, speech
+from .sections import hotlines, languages, retry, speech
+from .situations import privacy_is_told_truly, situations
 from .source import Value, parse
 
 DEFAULT_MENU = "menus/main.yaml"
@@ -38,6 +40,7 @@ TOP_FIELDS = {
     "nodes": True,
     "audio_dir": False,
     "speech": False,
+    "situations": False,
 }
 
 
@@ -93,6 +96,12 @@ def build_menu(c: Checker, root: Value, digest: str, menu_file: Path) -> m.Menu 
         if built is not None:
             nodes[node_id] = built
     listening = speech(c, top.get("speech"), langs)
+    zero = global_keys.get("0")
+    person = zero.action if zero is not None and zero.action.kind == m.TRANSFER else None
+    if person is None and c.hotline_ids:
+        person = m.Action(m.TRANSFER, c.hotline_ids[0])
+    described = situations(c, top.get("situations"), top.mark, person=person, speech_on=bool(listening))
+    privacy_is_told_truly(c, described, nodes, c.langs)
     if c.problems:
         return None
     return m.Menu(
@@ -107,6 +116,7 @@ def build_menu(c: Checker, root: Value, digest: str, menu_file: Path) -> m.Menu 
         digest=digest,
         audio_dir=str(audio_root),
         speech=m.frozen_map(listening),
+        situations=m.frozen_map(described),
     )
 
 

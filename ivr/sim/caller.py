@@ -41,6 +41,7 @@ class Event:
     language: str = ""
     voice: str = ""
     node: str = ""
+    slow: bool = False  # said at a slower rate (SSML <prosody>)
 
     def __str__(self) -> str:
         if self.kind == "say":
@@ -301,14 +302,14 @@ class Call:
             text = "".join(verb.itertext()).strip()
             if not text:
                 raise CallError("invalid-twiml", "empty <Say> (13520)")
-            self._event("say", text, verb.get("language", ""), verb.get("voice", ""))
+            self._event("say", text, verb.get("language", ""), verb.get("voice", ""), slow=verb.find("prosody") is not None)
         elif verb.tag == "Play":
             self._event("play", urljoin(url, (verb.text or "").strip()))
         else:
             self._event("pause", verb.get("length", "1"))
 
-    def _event(self, kind: str, text: str = "", language: str = "", voice: str = "") -> None:
-        event = Event(kind, text, language, voice, self.node)
+    def _event(self, kind: str, text: str = "", language: str = "", voice: str = "", slow: bool = False) -> None:
+        event = Event(kind, text, language, voice, self.node, slow)
         self.events.append(event)
         if self.on_event:
             self.on_event(event)

@@ -1,31 +1,42 @@
-"""The utterance suite: many short calls, each saying one thing, each with where it must lead.
+"""Utterance suites: many short calls, each saying one thing, each with where it must lead.
 
     utterances:
-      - {say: "I need help", expect: person, safety: true}
-      - {say: "colorado", expect: coneht}
-      - {say: "quienes son las victimas", lang: es, expect: victims}
-      - {say: "press two", at: "3", expect: victims}     # at: keys pressed first
-      - {say: "what's the weather", expect: reprompt}
+      - {say: "my boss has my passport", expect: person, category: control}
+      - {say: "colorado", expect: coneht, category: menu}
+      - {say: "quienes son las victimas", lang: es, at: learn, expect: victims, category: menu}
+      - {say: "I can't talk now", at: victims, expect: quiet, category: cant_talk}
+      - {say: "what's the weather", expect: reprompt, category: noise}
 
-`expect` is a hotline id (put through to it), `person` (put through to key 0's hotline), a
-node id (taken there), a language code (switched to it) or `reprompt` (asked again, nothing
-done). Each runs as a whole call through the line's webhooks, like every simulator.
+`at` is the node the caller is at when they speak (reached by pressing its keys from the
+start; default the start), or the keys themselves ("34"). `expect` is a hotline id (put
+through to it), `person` (put through to key 0's hotline), a node id (taken there), a
+language code (switched to it), `slower` (the same said again, slowly), `repeat` (the same
+again) or `reprompt` (asked again, nothing done). `category` groups the report (the
+categories a caller in trouble falls in are in CRITICAL: each of them must reach a person).
+Each utterance runs as a whole call through the line's webhooks, like every simulator.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
+from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
 from ..menu import Menu
+from ..menu import model as m
 from .caller import Call
 from .scripts import ScriptError
 from .transports import Transport
 
 REPROMPT = "reprompt"
 PERSON = "person"
+SLOWER = "slower"
+REPEAT = "repeat"
+CRITICAL = ("danger", "control", "forced", "immigration", "needs")  # must reach a person, every time
+PERSON_GROUP = "person (1-5)"
+FIELDS = ("say", "expect", "lang", "at", "confidence", "category")
 
 
 @dataclass(frozen=True)
@@ -33,9 +44,9 @@ class Utterance:
     say: str
     expect: str
     lang: str = "en"
-    at: str = ""  # keys pressed before speaking
+    at: str = ""  # a node id, or keys pressed before speaking
     confidence: float = 0.85
-    safety: bool = False
+    category: str = ""
 
 
 @dataclass
@@ -54,14 +65,16 @@ class SuiteResult:
 
     def report(self) -> str:
         rows = [f"{'group':<14}{'passed':>8}{'of':>6}{'accuracy':>10}"]
-        for group in sorted(self.total):
-            rows.append(f"{group:<14}{self.passed[group]:>8}{self.total[group]:>6}{self.accuracy(group):>9.1f}%")
+        first = ["all", "en", "es", PERSON_GROUP]
+        for group in first + sorted(set(self.total) - set(first)):
+            if self.total[group]:
+                rows.append(f"{group:<14}{self.passed[group]:>8}{self.total[group]:>6}{self.accuracy(group):>9.1f}%")
         rows.append(f"off-topic things acted on: {len(self.misrouted_noise)}")
         return "\n".join(rows)
 
     @property
     def met(self) -> bool:
-        return self.accuracy("all") >= 95.0 and self.accuracy("safety") == 100.0 and not self.misrouted_noise
+        return self.accuracy("all") >= 95.0 and self.accuracy(PERSON_GROUP) == 100.0
 
 
 def is_suite(path: str) -> bool:
@@ -82,8 +95,38 @@ def load_suite(path: str) -> list[Utterance]:
     for n, item in enumerate(data["utterances"], 1):
         if not isinstance(item, dict) or not isinstance(item.get("say"), str) or not isinstance(item.get("expect"), str):
             raise ScriptError(f"{path}: utterance {n} needs 'say' and 'expect' as text.")
-        suite.append(Utterance(**{k: item[k] for k in ("say", "expect", "lang", "at", "confidence", "safety") if k in item}))
+        unknown = sorted(set(item) - set(FIELDS))
+        if unknown:
+            raise ScriptError(f"{path}: utterance {n} has unknown fields {', '.join(unknown)}; allowed: {', '.join(FIELDS)}.")
+        suite.append(Utterance(**{k: item[k] for k in FIELDS if k in item}))
     return suite
+
+
+def keys_to(menu: Menu, target: str) -> str:
+    """The fewest keys that take a caller from the start to a node (by its options and `next`)."""
+    if not target or all(ch in m.PHONE_KEYS for ch in target):
+        return target
+    queue, seen = deque([(menu.start, "")]), {menu.start}
+    while queue:
+        node_id, keys = queue.popleft()
+        if node_id == target:
+            return keys
+        node = menu.nodes[node_id]
+        for key, option in node.keys.items():
+            action = option.action
+            nxt = action.target if action.kind == m.GOTO else node.next if action.kind == m.NEXT else None
+            if nxt and nxt not in seen:
+                seen.add(nxt)
+                queue.append((nxt, keys + key))
+    raise ScriptError(f"No keys lead from '{menu.start}' to '{target}': 'at' must name a node a caller can reach.")
+
+
+def _counts(call: Call) -> tuple[str, str]:
+    """The silence and wrong-entry counts the line wrote into the Gather it is waiting on."""
+    if call.pending is None or call.pending.kind != "gather":
+        return ("", "")
+    query = parse_qs(urlsplit(call.pending.element.get("action", "")).query)
+    return (query.get("s", ["0"])[0], query.get("i", ["0"])[0])
 
 
 def run_suite(suite: list[Utterance], transport: Transport, menu: Menu, token: str | None) -> SuiteResult:
@@ -92,30 +135,38 @@ def run_suite(suite: list[Utterance], transport: Transport, menu: Menu, token: s
     numbers = {h.number: h.id for h in menu.hotlines.values()}
     for utterance in suite:
         call = Call(transport, auth_token=token).start(f"voice?lang={utterance.lang}")
-        for key in utterance.at:
+        for key in keys_to(menu, utterance.at):
             call.press(key)
-        node, lang, since = call.node, utterance.lang, len(call.events)
+        node, lang, since, counts = call.node, utterance.lang, len(call.events), _counts(call)
         call.say(utterance.say, utterance.confidence)
+        heard = [e for e in call.events[since:] if e.kind == "say"]
         # the language of the first thing the line says back (later it may offer the others)
-        spoken_in = next((e.language[:2] for e in call.events[since:] if e.kind == "say"), lang)
+        spoken_in = heard[0].language[:2] if heard and heard[0].language else lang
         if call.dialled:
             got = numbers.get(call.dialled[-1], call.dialled[-1])
             ok = got == utterance.expect or (utterance.expect == PERSON and got == person)
-        elif spoken_in != lang and call.node == node:
-            got = spoken_in
-            ok = got == utterance.expect
-        elif call.node != node:
-            got = call.node
-            ok = got == utterance.expect
         else:
-            got = REPROMPT
-            ok = utterance.expect == REPROMPT
+            if spoken_in != lang and call.node == node:
+                got = spoken_in
+            elif call.node != node:
+                got = call.node
+            elif any(e.slow for e in heard):
+                got = SLOWER
+            elif _counts(call) == counts:
+                # the node again, as on arrival: nothing counted against the caller (asked for
+                # the node they are at, that is what they get)
+                got = node if utterance.expect == node else REPEAT
+            else:
+                got = REPROMPT
+            ok = got == utterance.expect
         if utterance.expect == REPROMPT and got != REPROMPT:
             result.misrouted_noise.append(f"{utterance.say!r} -> {got}")
-        for group in ("all", utterance.lang) + (("safety",) if utterance.safety else ()):
+        groups = ["all", utterance.lang] + ([utterance.category] if utterance.category else [])
+        if utterance.category in CRITICAL:
+            groups.append(PERSON_GROUP)
+        for group in groups:
             result.add(group, ok)
         if not ok:
-            result.failures.append(
-                f"[{utterance.lang}{' at ' + utterance.at if utterance.at else ''}] {utterance.say!r}: expected {utterance.expect}, got {got}"
-            )
+            where = f" at {utterance.at}" if utterance.at else ""
+            result.failures.append(f"[{utterance.lang}{where}] {utterance.say!r}: expected {utterance.expect}, got {got}")
     return result
