@@ -152,13 +152,13 @@ def test_purge_skips_calls_twilio_has_not_finalised_and_carries_on():
 
 def test_a_leg_that_cannot_be_deleted_keeps_its_parent_for_the_next_run():
     calls = [
-        {"sid": sid(1), "to": LINE, "from": CALLER, "end": OLD},
+        {"sid": sid(1), "to": LINE, "from": CALLER, "end": OLD, "recorded": True},
         {"sid": sid(2), "to": NATIONAL, "from": CALLER, "end": OLD, "parent": sid(1), "finalised": False},
     ]
     fake = FakeTwilio(calls=calls)
     result = run(fake, "--really")
     assert result.exit_code == 0 and "Skipped 2:" in result.output, result.output
-    assert fake.deleted == set()  # the parent stays, so the leg is found through it next time
+    assert fake.deleted == {"RE" + "1" * 32}  # its recording goes now; the parent stays, so the leg is found through it next time
 
 
 def test_purge_counts_real_failures_goes_on_and_exits_1():

@@ -60,6 +60,8 @@ class Tally:
 
 
 class Purge:
+    """One run: deletes (with `apply`; otherwise only counts) and keeps the tally."""
+
     def __init__(self, client: Client, *, apply: bool):
         self.client, self.apply, self.tally = client, apply, Tally()
 
@@ -76,13 +78,13 @@ class Purge:
 
     def call(self, call, kind: str) -> bool:  # noqa: ANN001 - a twilio CallInstance
         """Delete a call's legs, recordings and then the call. True when the call is gone."""
-        whole = True
+        done = []  # lists, not generators: every part is tried even after one fails
         if kind == "call":
             legs = self.listing(lambda: self.client.calls.list(parent_call_sid=call.sid))
-            whole = legs is not None and all([self.call(leg, "transfer leg") for leg in legs])
+            done.append(legs is not None and all([self.call(leg, "transfer leg") for leg in legs]))
         recordings = self.listing(lambda: self.client.recordings.list(call_sid=call.sid))
-        whole = whole and recordings is not None and all([self.recording(r) for r in recordings])
-        if not whole:
+        done.append(recordings is not None and all([self.recording(r) for r in recordings]))
+        if not all(done):
             self.tally.skipped += 1  # kept, so that the next run finds what is left through it
             return False
         return self.delete(kind, self.client.calls(call.sid))

@@ -55,12 +55,14 @@ def client_from_env(environ: dict[str, str], http_client: HttpClient | None = No
 def request(action: Callable[[], T]) -> T:
     """Run one REST request (or one whole list, pages and all), waiting and trying again while
     Twilio answers 429. Refused credentials are a SetupError; any other refusal is `Refused`."""
-    for wait in (*BACKOFF, None):
+    waits = iter(BACKOFF)
+    while True:
         try:
             return action()
         except TwilioException as err:  # a refused request, or a page of a list that could not be fetched
             refused = _refusal(err)
-            if refused.status == 429 and wait is not None:
+            wait = next(waits, None) if refused.status == 429 else None
+            if wait is not None:
                 pause(wait)
                 continue
             if refused.status in (401, 403):
@@ -69,7 +71,6 @@ def request(action: Callable[[], T]) -> T:
                     " (or TWILIO_API_KEY and TWILIO_API_SECRET)."
                 ) from None
             raise refused from None
-    raise AssertionError("unreachable")  # the last try either returns or raises
 
 
 def _refusal(err: TwilioException) -> Refused:
