@@ -14,16 +14,34 @@ from .conftest import MAIN_MENU, ROOT
 
 
 def test_pip_install_gives_an_ivr_command(tmp_path):
+    """`pip install` of the package into a virtual environment of its own, with nothing from the
+    operating system's Python: a venv made with --system-site-packages sees the *base*
+    interpreter's packages (an old setuptools, no flask), not those of the environment running
+    these tests, so it failed in a newcomer's fresh venv."""
     source = tmp_path / "src"
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
     for name in tracked:  # a clean copy: building must not litter the checkout
         (source / name).parent.mkdir(parents=True, exist_ok=True)
         if (ROOT / name).is_file():
             shutil.copy2(ROOT / name, source / name)
+    quiet = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    # Built by this environment's own setuptools and wheel (requirements-dev.txt): nothing downloaded.
+    wheels = tmp_path / "wheels"
+    build = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "--wheel-dir", str(wheels), str(source)]
+    subprocess.run(build, check=True, timeout=300, env=quiet)
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=120)
-    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", str(source)]
-    subprocess.run(pip, check=True, timeout=300, env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    python = str(venv / "bin" / "python")
+    # The package's dependencies come from the environment running these tests (README's command
+    # installed them there), listed after the venv's own site-packages; the checkout is not among them.
+    own = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], capture_output=True, text=True, check=True
+    )
+    ours = [p for p in sys.path if Path(p).name in ("site-packages", "dist-packages")]
+    (Path(own.stdout.strip()) / "tested-environment.pth").write_text("\n".join(ours) + "\n", encoding="utf-8")
+    (wheel,) = wheels.glob("*.whl")
+    install = [sys.executable, "-m", "pip", "--python", python, "install", "-q", "--no-deps", "--no-index", str(wheel)]
+    subprocess.run(install, check=True, timeout=300, env=quiet)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     result = subprocess.run(
@@ -45,6 +63,19 @@ def test_pip_install_gives_an_ivr_command(tmp_path):
         timeout=60,
     ).stdout.split()
     assert str(venv) in installed[0] and Path(installed[1]).is_file()  # the browser phone's page came along
+
+
+def test_ci_runs_readmes_test_command_in_a_fresh_venv():
+    """CI runs README's test command as README writes it, inside a virtual environment it makes
+    from nothing: a newcomer's setup, not the system Python with whatever it already holds."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    ci = [line for line in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines() if line and not line.startswith("#")]
+    command = ci[-1]
+    assert command in readme and "pytest" in command
+    made = [i for i, line in enumerate(ci) if line.startswith("python3 -m venv ")]
+    activated = [i for i, line in enumerate(ci) if line.startswith(". ") and line.endswith('/bin/activate"')]
+    assert made and activated and made[0] < activated[0] < len(ci) - 1
+    assert "--system-site-packages" not in ci[made[0]]
 
 
 def test_python_dash_m_ivr_still_works():

@@ -32,7 +32,8 @@ INPUTS = ("keys", "speech")
 LENGTHS = ((60, "under 1 min"), (180, "1-3 min"), (600, "3-10 min"), (None, "10 min or more"))
 
 # A WSGI environ key (not an HTTP header, so nobody outside can set it): the browser phone's
-# test calls are answered like any other, but not counted.
+# test calls, and the signed probe of `ivr twilio check` (security.PROBE_FIELD), are answered
+# like any other, but not counted.
 TEST_CALL = "ivr.test_call"
 
 
