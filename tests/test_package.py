@@ -48,7 +48,7 @@ def test_pip_install_gives_an_ivr_command(tmp_path):
         [str(venv / "bin" / "ivr"), "validate", str(MAIN_MENU)], cwd=elsewhere, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
-    assert "valid - 11 nodes, languages en, es" in result.stdout
+    assert "valid - 14 nodes, languages en, es" in result.stdout
     installed = subprocess.run(
         [
             str(venv / "bin" / "python"),
@@ -63,6 +63,19 @@ def test_pip_install_gives_an_ivr_command(tmp_path):
         timeout=60,
     ).stdout.split()
     assert str(venv) in installed[0] and Path(installed[1]).is_file()  # the browser phone's page came along
+    # The speech data came along too: the built-in phrases and the word model, read from the install.
+    understood = subprocess.run(
+        [
+            python,
+            "-c",
+            "from ivr.speech import model, phrases; print(model.MODEL); print(len(phrases.floor()), model.shipped() is not None)",
+        ],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout.split()
+    assert str(venv) in understood[0] and understood[1:] == ["6", "True"]
 
 
 def test_ci_runs_readmes_test_command_in_a_fresh_venv():
