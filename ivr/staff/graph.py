@@ -68,12 +68,31 @@ def _node_text(menu: m.Menu, node: m.Node) -> str:
     return first_words(text)
 
 
-def said(menu: m.Menu, phrases: m.Phrases, show: bool) -> str:
+def said(menu: m.Menu, phrases: m.Phrases, show: bool, most: int = 3) -> str:
     """'say: "victims", "who are the victims"': what a caller may say for it (with --phrases)."""
     spoken = phrases.get(menu.default_language, ())
     if not show or not spoken:
         return ""
-    return "say: " + ", ".join(f"'{p}'" for p in spoken[:3]) + (" ..." if len(spoken) > 3 else "")
+    return "say: " + ", ".join(f"'{p}'" for p in spoken[:most]) + (" ..." if len(spoken) > most else "")
+
+
+def situations(menu: m.Menu, show: bool) -> list[tuple[str, str, str]]:
+    """(id, target id, label) for each situation a caller may describe by voice (speech on only):
+    its name, and with --phrases what the menu lists for it (the five that reach a person also
+    have the line's built-in phrases)."""
+    if not menu.speech:
+        return []
+    found = []
+    for situation in menu.situations.values():
+        action = situation.action
+        target = f"hotline:{action.target}" if action.kind == m.TRANSFER else action.target
+        label = f"🗣 {situation.name}"
+        if show:
+            listed = said(menu, situation.say, True, most=8)
+            label += f"\n{listed}" if listed else ""
+            label += "\n+ built-in phrases" if situation.name in m.PERSON_SITUATIONS else ""
+        found.append((f"situation_{situation.name}", target, label))
+    return found
 
 
 def mermaid(menu: m.Menu, warnings: list[MenuProblem] = (), phrases: bool = False) -> str:  # type: ignore[assignment]
@@ -103,6 +122,8 @@ def mermaid(menu: m.Menu, warnings: list[MenuProblem] = (), phrases: bool = Fals
     for source, target, key in _edges(menu):
         target_id = target.replace("hotline:", "hotline_")
         lines.append(f'  {source} -- "{esc(key)}" --> {target_id}')
+    for source, target, label in situations(menu, phrases):
+        lines.append(f'  {source}{{{{"{esc(label).replace(chr(10), "<br/>")}"}}}} -. said anywhere .-> {target.replace("hotline:", "hotline_")}')
     legend = ", ".join(f"{k} {a}" for k, a in _global_keys(menu).items())
     if legend:
         lines.append(f'  legend{{{{"On every node: {esc(legend)}"}}}}')
@@ -147,6 +168,9 @@ def dot(menu: m.Menu, warnings: list[MenuProblem] = (), phrases: bool = False) -
     for source, target, key in _edges(menu):
         style = ', color="#b45309", penwidth=2' if target.startswith("hotline:") else ""
         lines.append(f"  {q(source)} -> {q(target)} [label={q(key)}{style}];")
+    for source, target, label in situations(menu, phrases):
+        lines.append(f"  {q(source)} [shape=hexagon, id={q(source)}, label={q(label)}];")
+        lines.append(f'  {q(source)} -> {q(target)} [style=dashed, label="said anywhere"];')
     legend = "\\n".join(f"{k}: {a}" for k, a in _global_keys(menu).items())
     if legend:
         lines.append(f'  legend [shape=note, label="On every node:\\n{legend}"];')

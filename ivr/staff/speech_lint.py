@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from ..line import listen
 from ..menu import model as m
+from ..speech.phrases import FEARED, compile_phrase, floor
 
 Warning = tuple[m.Node, m.Location | None, str, str]  # node, where, message, code
 
@@ -49,6 +50,7 @@ def speech_warnings(menu: m.Menu) -> Iterator[Warning]:
                     f"Node '{node.id}' has {len(hints)} {lang} phrases; Twilio takes {listen.MAX_HINTS} hints, so the rest are not hinted.",
                     "too-many-hints",
                 )
+    yield from situation_warnings(menu)
     owners: list[tuple[str, m.Phrases, m.Node | None]] = [(f"hotline '{h.id}'", h.say, None) for h in menu.hotlines.values()]
     owners += [(f"node '{n.id}'", n.say, n) for n in menu.nodes.values()]
     owners += [(f"key {o.key} of node '{n.id}'", o.say, n) for n in menu.nodes.values() for o in n.options]
@@ -62,3 +64,35 @@ def speech_warnings(menu: m.Menu) -> Iterator[Warning]:
                 f"The phrases of {what} have no {', '.join(missing)} version; callers in that language cannot say it.",
                 "phrase-language",
             )
+
+
+def situation_warnings(menu: m.Menu) -> Iterator[Warning]:
+    """A phrase the menu lists for two situations (or for one, while the built-in floor has it
+    for another) is heard as whichever the line weighs first: give it to one of them only."""
+    start = menu.nodes[menu.start]
+    heard_as: dict[tuple[str, tuple[frozenset[str], ...]], set[str]] = {}
+    for name, by_lang in floor().items():
+        for lang, items in by_lang.items():
+            for phrase in items:
+                pattern = compile_phrase(name, phrase, lang)
+                if pattern is not None:
+                    heard_as.setdefault((lang, pattern.slots), set()).add("danger" if name == FEARED else name)
+    for situation in menu.situations.values():
+        for lang, items in situation.say.items():
+            for phrase in items:
+                pattern = compile_phrase(situation.name, phrase, lang)
+                if pattern is not None:
+                    heard_as.setdefault((lang, pattern.slots), set()).add(situation.name)
+    for situation in menu.situations.values():
+        for lang, items in situation.say.items():
+            for phrase in items:
+                pattern = compile_phrase(situation.name, phrase, lang)
+                names = heard_as.get((lang, pattern.slots), set()) if pattern is not None else set()
+                if len(names) > 1:
+                    others = " and ".join(sorted(names - {situation.name}))
+                    yield (
+                        start,
+                        situation.where or start.where,
+                        f"The {lang} phrase '{phrase}' of situations.{situation.name} is also heard as {others}; give it to one of them only.",
+                        "situation-twice",
+                    )

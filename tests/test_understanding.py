@@ -1,0 +1,241 @@
+"""Issue #20: callers in trouble are understood in their own words, by voice, on every menu that
+listens, in English and Spanish; driven as Twilio would (signed POSTs, following the TwiML)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ivr import MenuInvalid, load_menu
+
+from .conftest import MAIN_MENU, ROOT, TOKEN, says
+from .test_validator import BASE, broken
+
+NATIONAL, CONEHT = "+18883737888", "+18664555075"
+MENU = load_menu(MAIN_MENU)
+DEEP = {"welcome": "", "learn": "3", "victims": "32", "law_enforcement": "34", "get_help": "35", "privacy": "4"}
+
+
+def at(dial, where: str, lang: str = "en"):
+    call = dial().press("9") if lang == "es" else dial()
+    for key in DEEP[where]:
+        call.press(key)
+    assert call.node == where
+    return call
+
+
+# --- 1-5: a person at once, from anywhere, in the caller's words ------------------------------
+@pytest.mark.parametrize(
+    "where, lang, said",
+    [
+        ("welcome", "en", "my boss has my passport and says I can't quit"),  # control
+        ("victims", "en", "they won't let me leave the house"),  # control, negation
+        ("law_enforcement", "en", "He says I owe him for the trip and it keeps going up"),  # forced: debt
+        ("get_help", "en", "they make me sleep with men for money"),  # forced: sex
+        ("learn", "en", "She said she'd call immigration on me if I talk"),  # immigration
+        ("privacy", "en", "I got nowhere to go tonight."),  # needs
+        ("welcome", "en", "he said he'd hurt my kids"),  # danger: threats to family
+        ("welcome", "es", "Ayúdenme, me quiere matar."),  # usted plural command + clitic; singular "quiere"
+        ("victims", "es", "sáquenme de aquí por favor"),  # needs, clitic
+        ("law_enforcement", "es", "el patron no nos paga desde hace meses"),  # forced, no accents
+        ("get_help", "es", "me van a echar a la migra"),  # immigration
+        ("learn", "es", "me quitaron mis papeles y no me dejan salir"),  # control
+        ("welcome", "es", "no tengo a donde ir con mis hijos"),  # needs
+        ("welcome", "en", "I need health please"),  # a recogniser's "help"
+        ("victims", "en", "they took my pass port"),  # a word split in two
+    ],
+)
+def test_a_caller_in_trouble_reaches_a_person_from_any_menu(dial, where, lang, said):
+    call = at(dial, where, lang)
+    call.say(said, confidence=0.55)
+    assert call.waiting_for == "dial" and call.dialled == [NATIONAL], call.transcript()
+    expected = "Let me connect you with someone who can help." if lang == "en" else "Le voy a comunicar con alguien que puede ayudarle."
+    assert call.last_heard.startswith(expected)
+
+
+def test_someone_worried_about_another_person_reaches_the_national_hotline(dial):
+    for said in ("my neighbor's nanny never leaves the house and they keep her passport", "I want to give an anonymous tip"):
+        call = dial().press("3")
+        call.say(said)
+        assert call.dialled == [NATIONAL]
+
+
+# --- 7: the police, 911, an ambulance ----------------------------------------------------------
+@pytest.mark.parametrize("where", ["welcome", "learn", "victims", "law_enforcement"])
+@pytest.mark.parametrize("lang, said, sentence", [("en", "call the police", "hang up now and call 9 1 1"), ("es", "necesito una ambulancia", "cuelgue ahora y llame al 9 1 1")])
+def test_asking_for_the_police_hears_the_911_sentence_then_a_person_never_the_section(dial, where, lang, said, sentence):
+    call = at(dial, where, lang)
+    call.say(said)
+    assert call.node == "emergency" and sentence in call.last_heard
+    assert "investigate" not in call.last_heard and "investigan" not in call.last_heard  # not the police section
+    assert not call.dialled  # the line never dials 911 (nor anyone, unasked)
+    assert ("To talk to someone now, press 0." if lang == "en" else "Para hablar con alguien ahora, oprima 0.") in call.last_heard
+    call.say("alguien" if lang == "es" else "someone")
+    assert call.dialled == [NATIONAL]
+
+
+@pytest.mark.parametrize("said", ["I don't want the police", "please don't call the cops", "no quiero policía", "no llamen a la policía, me deportan"])
+def test_refusing_the_police_is_never_the_police_section_nor_911(dial, said):
+    call = dial().press("3")
+    call.say(said)
+    assert call.node not in ("law_enforcement", "emergency")
+    assert call.dialled == [NATIONAL]  # a caller afraid of the police: a person
+
+
+def test_asking_about_the_police_still_reaches_the_section(dial):
+    call = dial()
+    call.say("how do the police respond to trafficking")
+    assert call.node == "law_enforcement"
+
+
+# --- 8: can't talk ----------------------------------------------------------------------------
+@pytest.mark.parametrize("lang, said", [("en", "I can't talk, he's listening"), ("es", "no puedo hablar ahorita, ya viene")])
+def test_a_caller_who_cannot_talk_hears_two_short_sentences_then_quiet(dial, lang, said):
+    call = at(dial, "victims", lang)
+    call.say(said)
+    assert call.node == "quiet"
+    heard = [e.text for e in says(call, len(call.events) - 3)]
+    assert len(heard) == 1 and heard[0].count(".") == 2 and len(heard[0].split()) <= 20  # two short sentences, no menu
+    assert "2 3 3 7 3 3" in heard[0]
+    for _ in range(3):  # silence: nothing said again, nothing read aloud
+        since = len(call.events)
+        call.silence()
+        assert call.waiting_for == "gather" and says(call, since) == []
+    call.press("0")
+    assert call.dialled == [NATIONAL]
+    quiet = at(dial, "welcome", lang)
+    quiet.say(said)
+    quiet.say("someone" if lang == "en" else "alguien")
+    assert quiet.dialled == [NATIONAL]
+
+
+# --- 9: privacy questions ---------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "lang, said, true_words",
+    [
+        ("en", "Is this call recorded?", "This line does not record your call"),
+        ("en", "will the hotline see my number", "the hotline is shown this line's number, not yours"),
+        ("es", "¿es confidencial?", "Esta línea no graba su llamada"),
+    ],
+)
+def test_privacy_questions_get_the_privacy_section_then_the_menu(dial, lang, said, true_words):
+    call = at(dial, "law_enforcement", lang)
+    call.say(said)
+    assert call.node == "privacy" and true_words in call.last_heard
+    call.press("*")
+    assert call.node == "welcome"  # then the menu
+
+
+# --- 10: language -------------------------------------------------------------------------------
+def test_a_caller_who_does_not_speak_the_language_is_switched(dial):
+    call = dial()
+    call.say("I don't speak English")
+    assert call.node == "welcome" and {e.language for e in says(call, len(call.events) - 4)} >= {"es-US"}
+    call = dial().press("9").press("3")
+    call.say("no hablo español")
+    assert call.node == "learn" and says(call)[-1].language == "en-US"
+    call = dial()
+    call.say("no hablo inglés")
+    assert says(call)[-1].language == "es-US"
+
+
+# --- the suites: both figures, and every caller in trouble reaches a person -------------------
+@pytest.mark.parametrize("name", ["utterances-held-out.yaml", "utterances-held-out-2.yaml"])
+def test_the_held_out_sets_meet_their_targets(app, name):
+    """Sentences written before tuning, by helpers who never saw the matcher; never tuned on."""
+    from ivr.sim.transports import AppTransport
+    from ivr.sim.utterances import load_suite, run_suite
+
+    suite = load_suite(str(ROOT / "calls" / name))
+    assert len(suite) >= 100 and {u.lang for u in suite} == {"en", "es"}
+    result = run_suite(suite, AppTransport(app), MENU, TOKEN)
+    # Figures only in the message: `ivr test-calls` shows the misses, for whoever fixes the line.
+    assert result.accuracy("person (1-5)") == 100.0 and result.total["person (1-5)"] >= 40, result.report()
+    assert result.accuracy("all") >= 95.0, result.report()
+
+
+def test_the_held_out_sets_are_a_quarter_of_all_sentences():
+    from ivr.sim.utterances import load_suite
+
+    held = sum(len(load_suite(str(p))) for p in (ROOT / "calls").glob("utterances-held-out*.yaml"))
+    tuning = len(load_suite(str(ROOT / "calls" / "utterances.yaml")))
+    assert held + tuning >= 600 and held >= (held + tuning) / 4
+
+
+def test_the_word_model_is_trained_on_the_tuning_sentences_as_they_are_now():
+    """model.json is what `python -m ivr.speech.train` gives from calls/utterances.yaml and the
+    floor: never stale, never trained on a held-out set."""
+    from ivr.speech.train import main, tuning_files
+
+    assert all("held-out" not in p.name for p in tuning_files(ROOT))
+    assert main(["--check", "--root", str(ROOT)]) == 0
+
+
+# --- staff: the situations in the menu file ---------------------------------------------------
+def test_a_staff_phrase_adds_to_what_is_understood(menu_dir):
+    from ivr import create_app
+    from ivr.sim.caller import Call
+    from ivr.sim.transports import AppTransport
+
+    path = menu_dir / "menus" / "main.yaml"
+    said = "the landscaping crew boss"
+    path.write_text(BASE.replace("  forced:\n    transfer: national\n", f"  forced:\n    transfer: national\n    say:\n      en: [landscaping crew]\n"), encoding="utf-8")
+    call = Call(AppTransport(create_app({"IVR_MENU": str(path), "TWILIO_AUTH_TOKEN": TOKEN})), auth_token=TOKEN).start().press("3")
+    call.say(said)
+    assert call.dialled == [NATIONAL]
+
+
+def test_the_built_in_floor_cannot_be_removed_or_sent_away_from_a_person(tmp_path):
+    _, path, problems = broken(tmp_path, "  danger:\n    transfer: national\n", "  danger:\n    goto: learn\n")
+    assert any("situations.danger must reach a person" in p.message.lower() for p in problems)
+    _, _, problems = broken(tmp_path, "  police:\n    goto: emergency\n", "  police:\n    transfer: national\n")
+    assert any("situations.police is answered by a node" in p.message.lower() for p in problems)
+    # Left out, the five still reach a person with the built-in phrases (key 0's hotline).
+    text = BASE.replace("  danger:\n    transfer: national\n", "")
+    path = tmp_path / "menus" / "main.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert load_menu(path).situations["danger"].action.target == "national"
+
+
+def test_validate_names_file_line_and_fix_for_situations(tmp_path):
+    text, path, problems = broken(tmp_path, "  cant_talk:\n", "  cant_tlak:\n")
+    hits = [p for p in problems if "cant_tlak" in p.message]
+    assert hits and "Did you mean 'cant_talk'?" in hits[0].message and hits[0].line == text.splitlines().index("  cant_tlak:") + 1
+    assert any("situations: cant_talk" in p.message for p in problems)  # and speech needs it
+    _, _, problems = broken(tmp_path, "    goto: privacy\n    say:\n", "    goto: privacy\n    say:\n      en: [the, is it]\n")
+    assert any("has no word the line listens for" in p.message for p in problems) or problems
+    text, path, problems = broken(tmp_path, "{hotlines_see}\n", "\n", count=2)
+    assert [p.code for p in problems] == ["privacy", "privacy"] and "{hotlines_see}" in problems[0].message
+
+
+def test_lint_warns_of_a_phrase_in_two_situations(menu_dir):
+    from ivr.staff.lint import lint_menu
+
+    path = menu_dir / "menus" / "main.yaml"
+    path.write_text(BASE.replace("      en: [confidential,", "      en: [report, confidential,", 1), encoding="utf-8")
+    warnings, _ = lint_menu(load_menu(path))
+    twice = [w for w in warnings if w.code == "situation-twice"]
+    assert twice and "'report'" in twice[0].message and "report" in twice[0].message and "privacy" in twice[0].message
+
+
+def test_graph_lists_the_situations_and_their_phrases(tmp_path):
+    from click.testing import CliRunner
+
+    from ivr.cli import main
+
+    said = CliRunner().invoke(main, ["graph", str(MAIN_MENU), "--out-dir", str(tmp_path), "--print", "mermaid", "--phrases"])
+    assert said.exit_code == 0
+    for name in ("police", "cant_talk", "privacy", "danger"):
+        assert f"situation_{name}" in said.output
+    assert "confidential" in said.output and "built-in" in said.output
+
+
+def test_a_menu_without_speech_needs_no_situations(tmp_path):
+    text = BASE.replace("speech:\n  enabled: true\n", "speech:\n  enabled: false\n")
+    start, end = text.index("situations:\n"), text.index("\nnodes:\n")
+    path = tmp_path / "main.yaml"
+    path.write_text(text[:start] + text[end:], encoding="utf-8")
+    try:
+        menu = load_menu(path)
+    except MenuInvalid as err:  # pragma: no cover - shows what is wrong
+        raise AssertionError(err.problems) from None
+    assert menu.situations["needs"].action.target == "national" and "police" not in menu.situations
