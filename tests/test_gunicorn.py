@@ -152,3 +152,31 @@ def _answers(url: str) -> bool:
         return Call(HttpTransport(url), auth_token=TOKEN).start().waiting_for == "gather"
     except Exception:  # noqa: BLE001 - still booting
         return False
+
+
+FORGERIES = [
+    b"GET /x%0aFORGED-1 HTTP/1.1",  # the decoded path holds a newline
+    b"GET /x%0d%0aFORGED-2 HTTP/1.1",
+    b"GET /x%1b[2JFORGED-3 HTTP/1.1",  # an escape sequence that would clear a terminal
+    b"GET /audio/x%0aFORGED-4.wav HTTP/1.1",
+    b"GET /x%c2%85FORGED-5 HTTP/1.1",  # NEL, a line break to some readers
+    b"GET /x\rFORGED-6 HTTP/1.1",  # raw in the request line: gunicorn's error log quotes it
+    b"GET /x\x1b[2JFORGED-7 HTTP/1.1",
+]
+
+
+def test_a_request_cannot_forge_a_line_in_the_access_or_error_log(gunicorn):
+    url, process, menu_dir, log = gunicorn
+    port = int(url.rsplit(":", 1)[1])
+    for line in FORGERIES:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.sendall(line + b"\r\nHost: line\r\nConnection: close\r\n\r\n")
+            assert s.recv(100).split(b" ")[1] in (b"400", b"404")
+    assert "Choose a topic." in topics_prompt(url)  # and the line answers as ever
+    output = stop(process)
+    logged = log.read_text(encoding="utf-8", errors="replace")
+    for text in (logged, output):
+        assert not [line for line in text.splitlines() if line.startswith("FORGED")], text  # splitlines() breaks at \r and NEL too
+        assert "\x1b" not in text and "\x85" not in text
+    assert '"GET /x\\nFORGED-1"' in logged and '"GET /x\\r\\nFORGED-2"' in logged and '"GET /x\\x1b[2JFORGED-3"' in logged
+    assert '"GET /audio/x\\nFORGED-4.wav"' in logged and "FORGED-6" in output and "FORGED-7" in output

@@ -296,3 +296,32 @@ def test_speech_confidence_is_a_plain_ascii_decimal(app, monkeypatch, given, rea
     root = twiml_of(signed_post(app, "/choose?node=learn&lang=en&s=0&i=0", {**FORM, "SpeechResult": "victims", "Confidence": given}))
     keeps_caller(root)
     assert heard == [read]
+
+
+# --- nothing a request brings can start a new log line ------------------------------------
+def no_forged_line(text: str) -> None:
+    assert "FORGED" in text  # it was logged...
+    assert not [line for line in text.splitlines() if line.startswith("FORGED")], text  # ...inside its own line
+    assert "\x1b" not in text
+
+
+def test_the_calls_debug_lines_escape_what_the_request_says(caplog):
+    app = create_app({"IVR_MENU": str(MAIN_MENU), "TWILIO_AUTH_TOKEN": ""})  # development mode: anyone can post
+    client = app.test_client()
+    with caplog.at_level(logging.DEBUG, logger="ivr.call"):
+        client.post("/menu?node=learn%0aFORGED&n=%1b[2J%0aFORGED&lang=en", data=FORM)
+        client.post("/choose?node=learn%0dFORGED&lang=en", data={**FORM, "Digits": "1\nFORGED"})
+        client.post("/dial-result?to=national%0aFORGED&lang=en", data={**FORM, "DialCallStatus": "busy\u2028FORGED"})
+    no_forged_line(caplog.text)
+    assert "call at learn\\nFORGED" in caplog.text and "pressed 1\\nFORGED" in caplog.text and "busy\\u2028FORGED" in caplog.text
+
+
+def test_an_unexpected_error_logs_the_path_escaped(app, monkeypatch, caplog):
+    def bug(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("ivr.line.webhooks.find_recording", bug)
+    with caplog.at_level(logging.ERROR):
+        assert app.test_client().get("/audio/x%0dFORGED%e2%80%a8.wav").status_code == 500  # (a path never matches \n)
+    no_forged_line(caplog.text)
+    assert "Exception on /audio/x\\rFORGED\\u2028.wav [GET]" in caplog.text

@@ -25,12 +25,14 @@ from werkzeug.exceptions import HTTPException
 from ..menu.audio import AudioOutside, find_recording, project_audio_root
 from ..menu.sections import E164
 from . import events as ev
+from .logtext import escape_arguments
 from .render import Answer
 from .security import check_signature
 from .store import MenuStore
 from .twiml import DIAL_TIMEOUT
 
 log = logging.getLogger("ivr.call")
+escape_arguments(log)  # node, key, status: whatever the request says, never a new log line
 bp = Blueprint("voice", __name__)
 bp.before_request(check_signature)
 # Recordings and the health check carry nothing secret, and media fetches are not webhooks.
