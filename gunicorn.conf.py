@@ -9,7 +9,8 @@
   characters escaped: `GET /x%0aFORGED` is logged as `/x\nFORGED`, never as a second line.
 - The app is loaded once in the master (preload). A worker that is (re)started brings its
   menu up to date before its first call: the file, or, if the file is broken, the last good
-  copy on disk. An invalid edit can never stop a worker from booting.
+  copy on disk. An invalid edit can never stop a worker from booting, nor can a stuck file
+  system (it waits at most 2 s for the watcher's first look, then answers with what it has).
 - A busy worker applies an edit right after a response has gone out, never while it is
   answering a call (a quiet one, from its watcher thread): see ivr/line/store.py.
 - Each worker saves its statistics every few seconds and once more as it exits

@@ -133,6 +133,40 @@ def test_restarted_workers_serve_the_last_good_edit_not_the_boot_menu(gunicorn):
     assert digits not in logged and digits[1:] not in logged
 
 
+def test_a_named_pipe_in_place_of_the_menu_never_takes_the_line_down(gunicorn):
+    """A sync worker once opened the menu file between two calls: a named pipe put in its place
+    blocked it until gunicorn killed it, and each worker booted after that blocked again."""
+    url, process, menu_dir, log = gunicorn
+    menu = menu_dir / "menus" / "main.yaml"
+
+    def prompt() -> str:
+        return Call(HttpTransport(url, timeout=5), auth_token=TOKEN).start().press("3").last_heard
+
+    def not_a_file() -> bool:
+        return all(health(url).get("problem", {}).get("kind") == "not-a-file" for _ in range(6))
+
+    assert "Choose a topic." in prompt()
+    pipe = menu.with_suffix(".pipe")
+    os.mkfifo(pipe)
+    os.replace(pipe, menu)
+    try:
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:  # calls flow, so busy workers apply edits between calls
+            assert "Choose a topic." in prompt()
+        assert wait_for(not_a_file, timeout=10)
+        for pid in children(process.pid):
+            os.kill(pid, signal.SIGKILL)  # workers booted now look at the pipe before their first call
+        assert wait_for(lambda: _answers(url))
+        assert all("Choose a topic." in prompt() for _ in range(10)) and not_a_file()
+    finally:
+        try:
+            os.close(os.open(menu, os.O_WRONLY | os.O_NONBLOCK))  # let go of any reader stuck on it
+        except OSError:
+            pass
+    output = stop(process)
+    assert "WORKER TIMEOUT" not in output and "The menu file is a named pipe (FIFO), not an ordinary file" in output
+
+
 def children(parent: int) -> list[int]:
     """The worker processes: every process whose parent is gunicorn's master (read from /proc)."""
     found = []
