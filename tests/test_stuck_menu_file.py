@@ -19,6 +19,7 @@ from ivr import MenuInvalid
 from ivr.cli import main
 from ivr.line import store as store_module
 
+from .test_gunicorn import wait_for
 from .test_reload import PICK, health, serve
 from .test_staff_tools import bump, call_on, settled
 
@@ -41,15 +42,6 @@ def within(seconds: float, action, *args):
     if not returned:
         raise value
     return value
-
-
-def wait_until(predicate, seconds: float = 10.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def topics(app) -> str:
@@ -87,7 +79,7 @@ def test_a_named_pipe_swapped_in_for_the_menu_file_never_holds_up_a_call(menu_di
     bump(path, PICK)
     settled(app, path)
     pipe_in_place()
-    assert wait_until(lambda: not_a_file(within(5, health, app)))
+    assert wait_for(lambda: not_a_file(within(5, health, app)), timeout=10)
     for _ in range(5):
         assert "Pick a topic." in within(5, topics, app)  # the last good menu, at once
     assert health(app)["problem"] == {"file": "main.yaml", "line": 1, "kind": "not-a-file", "errors": 1}
@@ -160,6 +152,6 @@ def test_a_stuck_file_system_stalls_only_the_watcher(menu_dir, stuck_file_system
     stuck_file_system()
     for _ in range(5):  # the first request starts the watcher, and waits at most SLOW_LOOK for its first look
         assert "Choose a topic." in within(5, topics, app)
-    assert wait_until(lambda: within(5, health, app).get("problem", {}).get("kind") == "not-responding", 5)
+    assert wait_for(lambda: within(5, health, app).get("problem", {}).get("kind") == "not-responding", timeout=5)
     assert health(app)["status"] == "degraded"
     assert stuck_file_system.touched == {"menu-watch"}  # never a thread that answered a call
