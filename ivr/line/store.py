@@ -50,16 +50,14 @@ SLOW_LOOK = 2.0
 @dataclass(frozen=True)
 class Live:
     renderer: Renderer
-    signature: tuple[int, int, int]  # (mtime_ns, size, inode) of the file when it was read
     loaded_at: float
     from_copy: bool = False  # served from the last good copy because the file is broken
 
 
 @dataclass(frozen=True)
 class Read:
-    """The menu file as the watcher found it: its signature, and its bytes or why it is refused."""
+    """The menu file as the watcher found it: its bytes, or why it is refused."""
 
-    signature: tuple[int, int, int]
     raw: bytes = b""
     error: Exception | None = None
 
@@ -83,6 +81,7 @@ class MenuStore:
         self._pending: Read | None = None  # read by the watcher, waiting for the end of a response
         self._looking_since = 0.0  # when the watcher began its look at the file; 0 between looks
         self._last_request = 0.0
+        self._seen = self._signature()  # of the file last read: (mtime_ns, size, inode)
         self._live = self._start()
 
     # --- what requests use -----------------------------------------------------------------
@@ -144,23 +143,25 @@ class MenuStore:
         return read is not None and self._apply(read)
 
     def _look(self) -> Read | None:
-        """The file, read if it changed since the menu that is live (or waiting to be) was read."""
+        """The file, read if it changed since it was last read (a read is applied once, even while
+        it waits for a gap between calls or is being built)."""
         self._looking_since = time.monotonic()
         try:
             signature = self._signature()
-            if signature == (self._pending or self._live).signature and not self._force:
+            if signature == self._seen and not self._force:
                 return None
-            self._force = False
+            self._seen, self._force = signature, False
             try:
-                return Read(signature, read_menu_file(self.path, self.max_bytes))
+                return Read(read_menu_file(self.path, self.max_bytes))
             except Exception as err:  # noqa: BLE001 - a failed reload must never stop the next one
-                return Read(signature, error=err)
+                return Read(error=err)
         finally:
             self._looking_since = 0.0
 
     def _apply(self, read: Read) -> bool:
         """Build what was read and swap it in, or refuse it. True if a new menu went live."""
         if not self._lock.acquire(blocking=False):
+            self._pending = self._pending or read  # the other thread is applying an edit: this one comes next
             return False
         try:
             try:
@@ -168,15 +169,14 @@ class MenuStore:
                     raise read.error
                 renderer = self._render(read.raw)
             except Exception as err:  # noqa: BLE001 - a failed reload must never stop the next one
-                self._refuse(read.signature, err)
+                self._refuse(err)
                 return False
-            self._accept(renderer, read.raw, read.signature)
+            self._accept(renderer, read.raw)
             return True
         finally:
             self._lock.release()
 
     def _start(self) -> Live:
-        signature = self._signature()
         try:
             raw = read_menu_file(self.path, self.max_bytes)
             renderer = self._render(raw)
@@ -186,9 +186,9 @@ class MenuStore:
                 raise
             self.problem = err
             log.error("%s\nTHE MENU FILE HAS ERRORS. Serving the last good copy (%s) until it is fixed.", err, self.last_good.path)
-            return Live(copy, signature, time.time(), from_copy=True)
+            return Live(copy, time.time(), from_copy=True)
         self.last_good.save(raw)
-        return Live(renderer, signature, time.time())
+        return Live(renderer, time.time())
 
     def _render(self, raw: bytes) -> Renderer:
         return Renderer(load_menu_bytes(raw, str(self.path), self.path)).warm()
@@ -204,23 +204,21 @@ class MenuStore:
         except MenuInvalid:
             return None
 
-    def _accept(self, renderer: Renderer, raw: bytes, signature: tuple[int, int, int]) -> None:
+    def _accept(self, renderer: Renderer, raw: bytes) -> None:
         if renderer.menu.digest != self._live.renderer.menu.digest:
             log.info("Menu reloaded from %s (sha256 %s)", self.path.name, renderer.menu.digest[:12])
         elif self.problem is not None:
             log.info("Menu file %s is valid again.", self.path.name)
-        self._live = Live(renderer, signature, time.time())  # the swap: one assignment
+        self._live = Live(renderer, time.time())  # the swap: one assignment
         self.problem = None
         self.last_good.save(raw)
 
-    def _refuse(self, signature: tuple[int, int, int], err: Exception) -> None:
+    def _refuse(self, err: Exception) -> None:
         """Keep serving, say why once (until the file changes again), and show it at /healthz."""
         self.problem = err
-        live = self._live
-        copy = self._from_last_good(unless=live.renderer.menu.digest) if isinstance(err, MenuInvalid) else None
+        copy = self._from_last_good(unless=self._live.renderer.menu.digest) if isinstance(err, MenuInvalid) else None
         if copy is not None:
-            live = Live(copy, live.signature, time.time(), from_copy=True)  # e.g. a worker forked from an older menu
-        self._live = Live(live.renderer, signature, live.loaded_at, live.from_copy)
+            self._live = Live(copy, time.time(), from_copy=True)  # e.g. a worker forked from an older menu
         if isinstance(err, MenuInvalid):
             log.error("Menu reload refused: the line keeps serving the last good menu until the file is fixed.\n%s", err)
         else:
