@@ -5,17 +5,25 @@
   Twilio gives up and plays the Fallback URL.
 - The access log has the path only: no query string (it carries call state) and no form
   data, so no caller number can reach it. Twilio's own address is not logged either.
+  Whatever a request brings (its decoded path, a bad request line) is logged with control
+  characters escaped: `GET /x%0aFORGED` is logged as `/x\nFORGED`, never as a second line.
 - The app is loaded once in the master (preload). A worker that is (re)started brings its
   menu up to date before its first call: the file, or, if the file is broken, the last good
-  copy on disk. An invalid edit can never stop a worker from booting.
+  copy on disk. An invalid edit can never stop a worker from booting, nor can a stuck file
+  system (it waits at most 2 s for the watcher's first look, then answers with what it has).
 - A busy worker applies an edit right after a response has gone out, never while it is
   answering a call (a quiet one, from its watcher thread): see ivr/line/store.py.
 - Each worker saves its statistics every few seconds and once more as it exits
   (`worker_exit`), so a restart or a deploy loses no counts: see ivr/stats/counters.py.
 """
 
+import logging
 import multiprocessing
 import os
+
+from gunicorn.glogging import Logger, SafeAtoms
+
+from ivr.line.logtext import printable
 
 bind = os.environ.get("GUNICORN_BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
@@ -33,6 +41,39 @@ accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 access_log_format = os.environ.get("GUNICORN_ACCESS_FORMAT", '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms')
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+
+
+class PrintableAtoms(SafeAtoms):
+    """The access log's fields (path, headers...), each escaped as the format asks for it."""
+
+    def __getitem__(self, key: str) -> object:
+        value = super().__getitem__(key)
+        return printable(value) if isinstance(value, str) else value
+
+
+class OneLine(logging.Filter):
+    """gunicorn's own messages can quote a request ("Invalid request from ip=...: <the line>"):
+    each record is one line (a traceback, kept apart in exc_info, still follows it)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if not message.isprintable():
+            record.msg, record.args = printable(message), ()
+        return True
+
+
+class EscapingLogger(Logger):
+    atoms_wrapper_class = PrintableAtoms
+
+    def setup(self, cfg) -> None:  # noqa: ANN001 - gunicorn's Config
+        super().setup(cfg)
+        self.error_log.addFilter(ONE_LINE)  # the same instance each time: added once
+
+
+ONE_LINE = OneLine()
+
+
+logger_class = EscapingLogger
 
 
 def _store(worker):  # noqa: ANN001, ANN202

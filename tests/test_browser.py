@@ -139,6 +139,130 @@ def test_at_phone_width_what_the_line_says_stays_in_view(browser, live_server):
     context.close()
 
 
+def in_view(locator, width: int, height: int) -> bool:
+    box = locator.bounding_box()
+    return box is not None and box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= width and box["y"] + box["height"] <= height
+
+
+@pytest.fixture
+def phone_at(browser, live_server):
+    """A page of the browser phone at a given viewport size, recording console errors and failed loads."""
+    contexts = []
+
+    def open_page(width: int, height: int, app=None):
+        app = app or create_app({"IVR_MENU": str(MAIN_MENU), "TWILIO_AUTH_TOKEN": ""})
+        context = browser.new_context(viewport={"width": width, "height": height})
+        contexts.append(context)
+        page = context.new_page()
+        page.problems = []
+        page.on("console", lambda m: page.problems.append(m.text) if m.type == "error" else None)
+        page.on("response", lambda r: page.problems.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+        page.goto(live_server(app) + "/simulator")
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def test_keys_pressed_while_a_transfer_is_dialled_do_nothing_but_a_short_note(phone_at):
+    """Keys pressed as the line starts dialling once answered 409 and appended the whole call again."""
+    page = phone_at(1280, 800)
+    page.click("#call")
+    expect(page.locator("#where")).to_have_text("welcome")
+    # 0 asks for a person; three more keys follow before the answer comes back, as impatient fingers do
+    page.evaluate(
+        """() => { document.querySelector('#keypad button[data-key="0"]').click();
+                   ['5', '6', '7'].forEach((k) => document.dispatchEvent(new KeyboardEvent('keydown', {key: k}))); }"""
+    )
+    notice = page.locator("#notice")
+    expect(notice).to_have_text("Key 7 does nothing while the line dials a hotline: choose what happens to the transfer.")
+    expect(page.locator("#status")).to_contain_text("Transferring to the National Human Trafficking Hotline")
+    texts = page.locator("#transcript p").all_inner_texts()
+    assert sum("If you are in immediate danger" in t for t in texts) == 1, texts  # the call is not replayed
+    assert [t for t in texts if "does nothing" in t] == [
+        f"Key {k} does nothing while the line dials a hotline: choose what happens to the transfer." for k in "567"
+    ]
+    assert not [t for t in texts if t.startswith("Error")], texts
+    page.click('#outcomes button[data-outcome="busy"]')  # the call goes on as if the keys had never been pressed
+    expect(page.locator("#transcript")).to_contain_text("the line is dialling +18664555075")
+    expect(notice).to_be_hidden()
+    page.click('#outcomes button[data-outcome="completed"]')
+    expect(page.locator("#transcript")).to_contain_text("Thank you for calling.")
+
+
+def test_a_spanish_call_names_the_hotline_in_spanish(phone_at):
+    page = phone_at(390, 844)
+    page.click("#call-es")
+    expect(page.locator("#where")).to_have_text("welcome")
+    key(page, "1")
+    status = page.locator("#status")
+    expect(status).to_have_text(
+        "Transferring to la Línea Nacional contra la Trata de Personas (1-888-373-7888). What happens to the transfer?"
+    )
+    expect(page.locator("#transcript")).to_contain_text("the line is dialling +18883737888, la Línea Nacional contra la Trata de Personas")
+    assert in_view(status, 390, 844)
+
+
+def test_the_action_limit_is_said_in_view_at_phone_width_and_never_asks_for_a_disabled_button(phone_at, monkeypatch):
+    monkeypatch.setattr("ivr.sim.browser.MAX_ACTIONS", 22)  # the real limit is 200: the same code, sooner
+    page = phone_at(390, 844)
+    page.click("#call")
+    expect(page.locator("#where")).to_have_text("welcome")
+    left = page.locator("#left")
+    for press in range(1, 22):
+        key(page, "#")  # hear the menu again
+        if press >= 2:
+            expect(left).to_have_text(
+                f"{22 - press} actions left in this simulated call." if press < 21 else "1 action left in this simulated call."
+            )
+    assert in_view(left, 390, 844)
+    page.screenshot(path=str(ARTIFACTS / "phone-390-one-action-left.png"))
+    key(page, "#")  # the last one
+    expect(left).to_have_text("This simulated call has used all 22 of its actions: press Call to start a new one.")
+    expect(page.locator("#status")).to_have_text("Call ended.")
+    assert in_view(left, 390, 844) and in_view(page.locator("#status"), 390, 844)
+    expect(page.locator("#hangup")).to_be_disabled()
+    expect(page.locator("#call")).to_be_enabled()
+    expect(page.locator('#keypad button[data-key="1"]')).to_be_disabled()
+    page.screenshot(path=str(ARTIFACTS / "phone-390-no-actions-left.png"))
+    page.click("#call")  # and a new call starts afresh
+    expect(page.locator("#where")).to_have_text("welcome")
+    expect(left).to_be_hidden()
+
+
+def test_at_desktop_width_a_long_section_never_pushes_the_keypad_off_screen(phone_at):
+    page = phone_at(1280, 800)
+    page.click("#call")
+    expect(page.locator("#where")).to_have_text("welcome")
+    for k in "31":  # the longest section a caller can open in two keys
+        key(page, k)
+    expect(page.locator("#where")).to_have_text("what_is")
+    heard = page.locator("#heard")
+    expect(heard).to_contain_text("What is human trafficking?")
+    assert heard.evaluate("(e) => e.scrollHeight > e.clientHeight")  # longer than the box: it scrolls inside it
+    assert in_view(page.locator("#keypad"), 1280, 800) and in_view(page.locator("#silence"), 1280, 800)
+    page.screenshot(path=str(ARTIFACTS / "phone-1280-long-section.png"))
+    key(page, "0")
+    expect(page.locator("#legend")).to_be_visible()
+    assert in_view(page.locator(".phone"), 1280, 800)  # the whole phone, legend included
+    page.screenshot(path=str(ARTIFACTS / "phone-1280-dialling.png"))
+
+
+@pytest.mark.parametrize("width, height", [(390, 844), (1280, 800)])
+def test_the_page_has_a_heading_and_loads_without_a_console_error(phone_at, width, height):
+    page = phone_at(width, height)
+    heading = page.locator("h1")
+    expect(heading).to_have_text("Line simulator")
+    assert in_view(heading, width, height)
+    page.click("#call")
+    expect(page.locator("#where")).to_have_text("welcome")
+    page.reload()
+    expect(heading).to_be_visible()
+    assert page.problems == [], page.problems  # no favicon 404, nothing else
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
 def test_no_voice_is_said_and_a_broken_answer_never_breaks_the_page(page):
     expect(page.locator("#voice-note")).to_contain_text("no voice")  # headless Chromium has none
     page.click("#call")
@@ -146,6 +270,7 @@ def test_no_voice_is_said_and_a_broken_answer_never_breaks_the_page(page):
     page.route("**/simulator/api/call", lambda route: route.fulfill(status=502, body="<html>Bad gateway</html>", content_type="text/html"))
     key(page, "3")
     expect(page.locator("#transcript")).to_contain_text("Error: The server answered HTTP 502.")
+    expect(page.locator("#notice")).to_have_text("Error: The server answered HTTP 502.")  # in the phone too
     expect(page.locator("#hangup")).to_be_enabled()  # still a phone: hang up and call again
 
 

@@ -133,6 +133,40 @@ def test_restarted_workers_serve_the_last_good_edit_not_the_boot_menu(gunicorn):
     assert digits not in logged and digits[1:] not in logged
 
 
+def test_a_named_pipe_in_place_of_the_menu_never_takes_the_line_down(gunicorn):
+    """A sync worker once opened the menu file between two calls: a named pipe put in its place
+    blocked it until gunicorn killed it, and each worker booted after that blocked again."""
+    url, process, menu_dir, log = gunicorn
+    menu = menu_dir / "menus" / "main.yaml"
+
+    def prompt() -> str:
+        return Call(HttpTransport(url, timeout=5), auth_token=TOKEN).start().press("3").last_heard
+
+    def not_a_file() -> bool:
+        return all(health(url).get("problem", {}).get("kind") == "not-a-file" for _ in range(6))
+
+    assert "Choose a topic." in prompt()
+    pipe = menu.with_suffix(".pipe")
+    os.mkfifo(pipe)
+    os.replace(pipe, menu)
+    try:
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:  # calls flow, so busy workers apply edits between calls
+            assert "Choose a topic." in prompt()
+        assert wait_for(not_a_file, timeout=10)
+        for pid in children(process.pid):
+            os.kill(pid, signal.SIGKILL)  # workers booted now look at the pipe before their first call
+        assert wait_for(lambda: _answers(url))
+        assert all("Choose a topic." in prompt() for _ in range(10)) and not_a_file()
+    finally:
+        try:
+            os.close(os.open(menu, os.O_WRONLY | os.O_NONBLOCK))  # let go of any reader stuck on it
+        except OSError:
+            pass
+    output = stop(process)
+    assert "WORKER TIMEOUT" not in output and "The menu file is a named pipe (FIFO), not an ordinary file" in output
+
+
 def children(parent: int) -> list[int]:
     """The worker processes: every process whose parent is gunicorn's master (read from /proc)."""
     found = []
@@ -152,3 +186,31 @@ def _answers(url: str) -> bool:
         return Call(HttpTransport(url), auth_token=TOKEN).start().waiting_for == "gather"
     except Exception:  # noqa: BLE001 - still booting
         return False
+
+
+FORGERIES = [
+    b"GET /x%0aFORGED-1 HTTP/1.1",  # the decoded path holds a newline
+    b"GET /x%0d%0aFORGED-2 HTTP/1.1",
+    b"GET /x%1b[2JFORGED-3 HTTP/1.1",  # an escape sequence that would clear a terminal
+    b"GET /audio/x%0aFORGED-4.wav HTTP/1.1",
+    b"GET /x%c2%85FORGED-5 HTTP/1.1",  # NEL, a line break to some readers
+    b"GET /x\rFORGED-6 HTTP/1.1",  # raw in the request line: gunicorn's error log quotes it
+    b"GET /x\x1b[2JFORGED-7 HTTP/1.1",
+]
+
+
+def test_a_request_cannot_forge_a_line_in_the_access_or_error_log(gunicorn):
+    url, process, menu_dir, log = gunicorn
+    port = int(url.rsplit(":", 1)[1])
+    for line in FORGERIES:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.sendall(line + b"\r\nHost: line\r\nConnection: close\r\n\r\n")
+            assert s.recv(100).split(b" ")[1] in (b"400", b"404")
+    assert "Choose a topic." in topics_prompt(url)  # and the line answers as ever
+    output = stop(process)
+    logged = log.read_text(encoding="utf-8", errors="replace")
+    for text in (logged, output):
+        assert not [line for line in text.splitlines() if line.startswith("FORGED")], text  # splitlines() breaks at \r and NEL too
+        assert "\x1b" not in text and "\x85" not in text
+    assert '"GET /x\\nFORGED-1"' in logged and '"GET /x\\r\\nFORGED-2"' in logged and '"GET /x\\x1b[2JFORGED-3"' in logged
+    assert '"GET /audio/x\\nFORGED-4.wav"' in logged and "FORGED-6" in output and "FORGED-7" in output

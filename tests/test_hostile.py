@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import xml.etree.ElementTree as ET
 from urllib.parse import quote
 
@@ -10,7 +11,7 @@ from twilio.request_validator import RequestValidator
 
 from ivr import MenuInvalid, create_app, load_menu
 
-from .conftest import MAIN_MENU, TOKEN
+from .conftest import MAIN_MENU, ROOT, TOKEN
 
 FORM = {"CallSid": "CA" + "2" * 32, "From": "+17205551234", "To": "+17205550123"}
 
@@ -194,3 +195,133 @@ def test_a_link_out_of_the_audio_folder_is_refused_by_validate_and_when_fetched(
     assert client.get("/audio/passwd.wav").status_code == 404
     assert client.get("/audio//etc/passwd", follow_redirects=True).status_code == 404
     assert client.get("/audio/main.yaml").status_code == 404  # only recordings, even from inside
+
+
+# --- names no file can have: a clean 404, never a 500 or a traceback ---------------------
+NO_SUCH_RECORDING = [
+    "a%00.wav",
+    "..%00/x",
+    "%00",
+    "learn-en.wav%00.mp3",
+    "a" * 300,
+    "a" * 300 + ".wav",
+    "x/" * 200 + "a.wav",
+    "b/" + "c" * 300 + "/d.mp3",
+    "%ff%fe.wav",
+    "a%0a.wav",
+    "..%2f..%2fetc%2fpasswd",
+    "." * 300,
+]
+
+
+@pytest.mark.parametrize("name", NO_SUCH_RECORDING, ids=lambda n: n[:24])
+@pytest.mark.parametrize("signed", [False, True], ids=["unsigned", "signed"])
+def test_a_recording_name_no_file_can_have_is_404_without_a_traceback(app, name, signed, caplog):
+    path = "/audio/" + name
+    headers = {"X-Twilio-Signature": RequestValidator(TOKEN).compute_signature("http://localhost" + path, {})} if signed else {}
+    with caplog.at_level(logging.DEBUG):
+        response = app.test_client().get(path, headers=headers)
+    assert response.status_code == 404
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info], caplog.text
+    assert str(ROOT) not in caplog.text and str(ROOT) not in response.get_data(as_text=True)
+
+
+def test_a_recording_the_server_cannot_read_is_404_and_staff_are_told(menu_dir, monkeypatch, caplog):
+    menu = menu_dir / "menus" / "main.yaml"
+    (menu_dir / "audio" / "learn-en.wav").write_bytes(b"RIFF-real-prompt")
+    app = create_app({"IVR_MENU": str(menu), "TWILIO_AUTH_TOKEN": TOKEN})
+
+    def unreadable(path, **kwargs):  # what open() says for a file the service user may not read
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr("ivr.line.webhooks.send_file", unreadable)
+    with caplog.at_level(logging.INFO):
+        assert app.test_client().get("/audio/learn-en.wav").status_code == 404
+    assert "Recording learn-en.wav cannot be read (Permission denied)" in caplog.text
+    assert "Traceback" not in caplog.text and str(menu_dir) not in caplog.text
+
+
+# --- numbers in a request: ASCII digits only ------------------------------------------------
+ODD_DIGITS = ["²", "٣", "３", "①", "1²", "-1", "+2", " 2", "2\n", "0x2"]
+
+
+@pytest.mark.parametrize("odd", ODD_DIGITS, ids=repr)
+@pytest.mark.parametrize("count", ["s", "i"])
+def test_a_count_in_the_call_state_that_is_not_ascii_digits_counts_as_none(app, odd, count):
+    """`s=²` once sent the caller to the hotline (int() refused it: the apology), and `s=٣` counted
+    as three silences. Both are read as 0, exactly as if they were missing."""
+    plain = signed_post(app, "/choose?node=learn&lang=en&s=0&i=0", FORM).data
+    state = {"s": "0", "i": "0", count: odd}
+    odd_query = "node=learn&lang=en&" + "&".join(f"{k}={quote(v)}" for k, v in state.items())
+    answer = signed_post(app, "/choose?" + odd_query, FORM)
+    assert answer.data == plain
+    assert "Sorry, I did not hear a choice." in " ".join(s.text for s in twiml_of(answer).iter("Say"))
+
+
+class Tally:
+    """Stands in for the statistics: what the line asked to count."""
+
+    def __init__(self):
+        self.events = []
+
+    def add(self, events):
+        self.events.extend(events)
+
+    def status(self):
+        return {"status": "ok"}
+
+
+@pytest.mark.parametrize("odd", ODD_DIGITS + ["", "123456789"], ids=repr)
+def test_a_call_length_that_is_not_ascii_digits_is_not_counted(app, odd):
+    """`CallDuration=²` once answered the status callback with the apology TwiML (a <Dial>)."""
+    app.extensions["ivr_count"] = tally = Tally()
+    response = signed_post(app, "/call-status", {**FORM, "CallStatus": "completed", "CallDuration": odd})
+    assert response.status_code == 204 and response.data == b""
+    assert tally.events == []
+    assert signed_post(app, "/call-status", {**FORM, "CallStatus": "completed", "CallDuration": "75"}).status_code == 204
+    assert tally.events == [("", "call_length", "1-3 min", 1)]
+
+
+@pytest.mark.parametrize(
+    "given, read",
+    [("0.93", 0.93), ("1", 1.0), ("7", 1.0), ("0", 0.0), ("", 0.0), ("٠.٩", 0.0), ("0.9\n", 0.0), (" 0.9", 0.0)]
+    + [(odd, 0.0) for odd in ("inf", "nan", "1_0", "1e0", "-0.5", "0x1", "²")],
+    ids=repr,
+)
+def test_speech_confidence_is_a_plain_ascii_decimal(app, monkeypatch, given, read):
+    heard = []
+    renderer = app.extensions["ivr_store"].current
+    real = renderer.hear
+    monkeypatch.setattr(renderer, "hear", lambda *args: heard.append(args[5]) or real(*args))
+    root = twiml_of(signed_post(app, "/choose?node=learn&lang=en&s=0&i=0", {**FORM, "SpeechResult": "victims", "Confidence": given}))
+    keeps_caller(root)
+    assert heard == [read]
+
+
+# --- nothing a request brings can start a new log line ------------------------------------
+def no_forged_line(text: str) -> None:
+    assert "FORGED" in text  # it was logged...
+    assert not [line for line in text.splitlines() if line.startswith("FORGED")], text  # ...inside its own line
+    assert "\x1b" not in text
+
+
+def test_the_calls_debug_lines_escape_what_the_request_says(caplog):
+    app = create_app({"IVR_MENU": str(MAIN_MENU), "TWILIO_AUTH_TOKEN": ""})  # development mode: anyone can post
+    client = app.test_client()
+    with caplog.at_level(logging.DEBUG, logger="ivr.call"):
+        client.post("/menu?node=learn%0aFORGED&n=%1b[2J%0aFORGED&lang=en", data=FORM)
+        client.post("/choose?node=learn%0dFORGED&lang=en", data={**FORM, "Digits": "1\nFORGED"})
+        client.post("/dial-result?to=national%0aFORGED&lang=en", data={**FORM, "DialCallStatus": "busy\u2028FORGED"})
+    no_forged_line(caplog.text)
+    assert "call at learn\\nFORGED" in caplog.text and "pressed 1\\nFORGED" in caplog.text and "busy\\u2028FORGED" in caplog.text
+
+
+def test_an_unexpected_error_logs_the_path_escaped(app, monkeypatch, caplog):
+    def bug(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("ivr.line.webhooks.find_recording", bug)
+    with caplog.at_level(logging.ERROR):
+        assert app.test_client().get("/audio/x%0dFORGED%e2%80%a8.wav").status_code == 500  # (a path never matches \n)
+    no_forged_line(caplog.text)
+    assert "Exception on /audio/x\\rFORGED\\u2028.wav [GET]" in caplog.text

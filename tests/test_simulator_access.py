@@ -78,13 +78,56 @@ def test_api_is_stateless_and_rejects_bad_actions():
     assert state["node"] == "what_is" and state["events"][0]["kind"] == "silence"
     client = first.test_client()
     assert client.post("/simulator/api/call", json={"actions": [["press", "12"]]}).status_code == 400
-    assert client.post("/simulator/api/call", json={"actions": [["dial", "busy"]]}).status_code == 409
     assert client.post("/simulator/api/call", json={"actions": [["launch", ""]]}).status_code == 400
     assert client.post("/simulator/api/call", json={"actions": "press"}).status_code == 400
     too_long = client.post("/simulator/api/call", json={"actions": [["silence", ""]] * 201})
     assert too_long.status_code == 400 and too_long.is_json  # JSON the page can show, never an HTML page
-    assert "longer than 200 actions. Hang up and call again." in too_long.get_json()["error"]
+    assert "longer than 200 actions, the most one can take. Press Call to start a new one." in too_long.get_json()["error"]
     assert client.post("/simulator/api/call", json={"actions": [["launch", ""]]}).get_json()["error"] == "unknown action"
+
+
+def test_an_action_the_call_cannot_take_now_does_nothing_and_says_so():
+    """As on a phone: keys while a hotline is dialled, an outcome while the line listens, anything
+    after the end. Once a 409 that replayed the whole call from its greeting."""
+    client = create_app({"IVR_MENU": str(MAIN_MENU), "TWILIO_AUTH_TOKEN": ""}).test_client()
+
+    def after(*actions):
+        response = client.post("/simulator/api/call", json={"actions": [list(a) for a in actions]})
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()
+
+    dialling = after(("press", "0"), ("press", "5"))
+    assert dialling["events"] == [] and dialling["waiting_for"] == "dial"
+    assert dialling["note"] == "Key 5 does nothing while the line dials a hotline: choose what happens to the transfer."
+    # a key ignored before the last action is ignored again on every replay, silently
+    later = after(("press", "0"), ("press", "5"), ("press", "6"), ("say", "help"), ("silence", ""))
+    assert later["events"] == [] and later["note"] == "The line is dialling a hotline: choose what happens to the transfer."
+    assert after(("press", "0"), ("say", "help"))["note"].startswith("Nobody hears that while the line dials a hotline")
+    listening = after(("dial", "busy"))
+    assert listening["events"] == [] and listening["waiting_for"] == "gather" and listening["node"] == "welcome"
+    assert listening["note"] == "There is no transfer to answer: the line is listening for a key or words."
+    over = after(("press", "0"), ("dial", "completed"), ("press", "1"), ("hangup", ""))
+    assert over["events"] == [] and over["note"] == "The call has ended: press Call to start a new one."
+    answered = after(("press", "0"), ("press", "5"), ("dial", "busy"))  # the call goes on as if never pressed
+    assert answered["note"] == "" and answered["dialled"] == "+18664555075"
+    assert [e["text"] for e in answered["events"] if e["kind"] == "dial"] == ["+18664555075"]
+
+
+def test_an_error_before_the_last_action_never_replays_the_call(monkeypatch):
+    from ivr.sim import caller
+
+    client = create_app({"IVR_MENU": str(MAIN_MENU), "TWILIO_AUTH_TOKEN": ""}).test_client()
+    real_fetch = caller.Call._fetch
+
+    def fails_on_the_second_key(self, url, extra, method="POST"):
+        if extra.get("Digits") == "1":
+            raise caller.CallError("invalid-twiml", "the line answered something Twilio would refuse")
+        return real_fetch(self, url, extra, method)
+
+    monkeypatch.setattr(caller.Call, "_fetch", fails_on_the_second_key)
+    response = client.post("/simulator/api/call", json={"actions": [["press", "3"], ["press", "1"], ["press", "2"]]})
+    assert response.status_code == 409 and response.get_json()["error"].startswith("invalid-twiml")
+    assert response.get_json()["events"] == []  # not the whole call from its greeting, again
 
 
 def test_recordings_are_passed_to_the_page(menu_dir):

@@ -105,6 +105,14 @@ def test_reference_to_missing_node_and_hotline(tmp_path):
     assert p.line == line_of(text, "transfer: conet") and "Did you mean 'coneht'?" in p.message
 
 
+@pytest.mark.parametrize("odd", ["²³³⁷³³", "２３３７３３", "٢٣٣٧٣٣"])
+def test_a_text_number_in_other_scripts_digits_is_refused(tmp_path, odd):
+    """str.isdigit() is true for all of these; a voice would read them as anything but 2 3 3 7 3 3."""
+    text, path, problems = broken(tmp_path, 'sms: "233733"', f'sms: "{odd}"')
+    p = only(problems)
+    assert p.line == line_of(text, f'sms: "{odd}"') and "must be digits only" in p.message
+
+
 def test_missing_translation(tmp_path):
     text, path, problems = broken(tmp_path, "      es: Elija un tema.\n", "")
     p = only(problems)

@@ -9,10 +9,11 @@ import weakref
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 from twilio.request_validator import RequestValidator
 
 from ..menu import DEFAULT_MENU, MAX_BYTES
+from .logtext import escape_arguments
 from .security import ConfigError, install_proxy_fix
 from .store import MenuStore
 from .webhooks import bp as voice_bp
@@ -50,10 +51,18 @@ def state_dir(menu: str | Path, setting: str = "") -> Path:
     return Path(setting) if setting else Path(menu).resolve().parent.parent / "state"
 
 
+class LineApp(Flask):
+    def log_exception(self, exc_info: Any) -> None:
+        """Flask's line for an unexpected error, with the request's path passed as an argument, so
+        that it is escaped (logtext.py) instead of written out decoded."""
+        self.logger.error("Exception on %s [%s]", request.path, request.method, exc_info=exc_info)
+
+
 def create_line_app(overrides: dict[str, Any] | None = None) -> Flask:
     """The phone line alone. Raises `MenuInvalid` when there is no valid menu to serve (neither
     the file nor a last good copy) and `ConfigError` for settings it cannot run with."""
-    app = Flask("ivr")
+    app = LineApp("ivr")
+    escape_arguments(app.logger)
     app.config.update(settings_from_env())
     app.config.update(overrides or {})
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY

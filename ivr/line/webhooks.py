@@ -12,6 +12,7 @@ identifies a call or a caller (CallSid, From, To, what they said) is logged or c
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
@@ -24,12 +25,14 @@ from werkzeug.exceptions import HTTPException
 from ..menu.audio import AudioOutside, find_recording, project_audio_root
 from ..menu.sections import E164
 from . import events as ev
+from .logtext import escape_arguments
 from .render import Answer
 from .security import check_signature
 from .store import MenuStore
 from .twiml import DIAL_TIMEOUT
 
 log = logging.getLogger("ivr.call")
+escape_arguments(log)  # node, key, status: whatever the request says, never a new log line
 bp = Blueprint("voice", __name__)
 bp.before_request(check_signature)
 # Recordings and the health check carry nothing secret, and media fetches are not webhooks.
@@ -39,6 +42,7 @@ public = Blueprint("public", __name__)
 NATIONAL_HOTLINE = "+18883737888"
 MAX_PARAM = 64
 MAX_SPEECH = 1000  # characters of a transcript read (about a minute of speech); the rest is dropped
+DECIMAL = re.compile(r"[0-9]{1,3}(\.[0-9]{1,12})?")  # Twilio's Confidence, e.g. 0.9123
 
 
 def store() -> MenuStore:
@@ -90,9 +94,11 @@ def first(values: Mapping[str, str], name: str, limit: int = MAX_PARAM) -> str:
     return values[name][:limit] if name in values else ""
 
 
-def number(values: Mapping[str, str], name: str) -> int:
+def number(values: Mapping[str, str], name: str, most: int = 3, odd: int = 0) -> int:
+    """A count of at most `most` digits; `odd` when absent or anything else. ASCII digits only:
+    str.isdigit() is also true for '²' (which int() refuses) and for '٣' (which int() reads as 3)."""
     value = first(values, name)
-    return int(value) if value.isdigit() and len(value) < 4 else 0
+    return int(value) if len(value) <= most and value.isascii() and value.isdigit() else odd
 
 
 def slow(values: Mapping[str, str]) -> bool:
@@ -104,7 +110,7 @@ def line_number(form: Mapping[str, str]) -> str:
     """The number the caller dialled (ours, not theirs): what a hotline is shown on a transfer.
     Anything but a phone number is dropped, so odd input cannot crowd the answer cache."""
     number = first(form, "To", 16)
-    return number if E164.match(number) else ""
+    return number if E164.fullmatch(number) else ""
 
 
 @bp.route("/voice", methods=["GET", "POST"])
@@ -152,12 +158,10 @@ def choose() -> Response:
 
 
 def confidence(form: Mapping[str, str]) -> float:
-    """Twilio's Confidence, 0 to 1 (0 when missing or odd)."""
-    try:
-        value = float(first(form, "Confidence", 16) or "0")
-    except ValueError:
-        return 0.0
-    return min(max(value, 0.0), 1.0) if value == value else 0.0  # NaN is not a number we trust
+    """Twilio's Confidence, 0 to 1 (0 when missing or odd). Only a plain decimal in ASCII digits:
+    float() also reads '١.٥', '1_0', ' 1 ', 'inf' and 'nan'."""
+    value = first(form, "Confidence", 16)
+    return min(float(value), 1.0) if DECIMAL.fullmatch(value) else 0.0
 
 
 @bp.post("/dial-result")
@@ -178,9 +182,10 @@ def dial_result() -> Response:
 def call_status() -> Response:
     """Twilio's call status callback (set on the number): how long the call lasted, coarsely."""
     now = hook()
-    duration = first(now.request.form, "CallDuration", 8)
-    if first(now.request.form, "CallStatus") == "completed" and duration.isdigit():
-        now.record((("", ev.CALL_LENGTH, ev.length_bucket(int(duration)), 1),))
+    form = now.request.form
+    seconds = number(form, "CallDuration", 8, odd=-1)
+    if first(form, "CallStatus") == "completed" and seconds >= 0:
+        now.record((("", ev.CALL_LENGTH, ev.length_bucket(seconds), 1),))
     return Response(status=204)
 
 
@@ -196,7 +201,11 @@ def audio(name: str) -> Response:
         path = None
     if path is None or path.suffix.lower() not in (".wav", ".mp3"):
         abort(404)
-    return send_file(path, max_age=3600)
+    try:
+        return send_file(path, max_age=3600)
+    except OSError as err:  # there, but not readable by the server (permissions): staff must hear of it
+        log.error("Recording %s cannot be read (%s); callers hear nothing in its place.", path.name, err.strerror)
+        abort(404)
 
 
 @public.get("/healthz")

@@ -32,14 +32,18 @@ def project_audio_root(menu_file: Path) -> Path:
 def find_recording(audio_dir: Path, name: str, root: Path | None = None) -> Path | None:
     """The file `name` under `audio_dir`, resolved (links followed), or None if there is none.
 
-    Raises AudioOutside when it exists but resolves outside `root` (default: `audio_dir`).
+    Raises AudioOutside when it exists but resolves outside `root` (default: `audio_dir`). A
+    name no file can have (a NUL byte, a name too long for the file system) is no recording.
     """
-    path = (audio_dir / name).resolve()
-    if not path.is_relative_to((root or audio_dir).resolve()):
-        if path.exists():
-            raise AudioOutside(name)
+    try:
+        path = (audio_dir / name).resolve()
+        if not path.is_relative_to((root or audio_dir).resolve()):
+            if path.exists():
+                raise AudioOutside(name)
+            return None
+        return path if path.is_file() else None
+    except (OSError, ValueError):  # ValueError: "embedded null byte"; OSError: ENAMETOOLONG, EACCES...
         return None
-    return path if path.is_file() else None
 
 
 def duration(path: Path) -> float:

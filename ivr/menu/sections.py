@@ -110,7 +110,7 @@ def hotlines(c: Checker, value: Value | None) -> dict[str, m.Hotline]:
         c.fields(fields, HOTLINE_FIELDS, f"hotlines.{hid}")
         number = phone(c, fields.get("number"), f"The phone number of hotline '{hid}'")
         sms = c.text(fields.get("sms"), f"The text-message number of hotline '{hid}'")
-        if sms is not None and not sms.isdigit():
+        if sms is not None and not (sms.isascii() and sms.isdigit()):
             c.error(fields.get("sms").mark, f"The text-message number of hotline '{hid}' must be digits only, like \"233733\".", "type")  # type: ignore[union-attr]
         fallback = c.ident(fields.get("fallback"), f"hotlines.{hid}.fallback")
         if fallback is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from pathlib import Path
 
 from . import model as m
@@ -145,10 +146,19 @@ def load_menu(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> m.
 
 
 def read_menu_file(path: Path, max_bytes: int = MAX_BYTES) -> bytes:
-    """The file's bytes, refusing (before reading it) one too big to be a phone tree."""
+    """The file's bytes, from a regular file only, refusing (before reading it) one too big to be
+    a phone tree.
+
+    A named pipe, a device or a socket would block whoever reads it (a server's watcher,
+    `ivr validate`) until something writes to it, so it is refused before it is opened (opening
+    some devices already does something), and again once open, in case one was put in the
+    file's place in between: opened without blocking, a named pipe cannot hold up the open itself.
+    """
     name = str(path)
     try:
-        with path.open("rb") as handle:
+        _regular_file(os.stat(path), name)
+        with os.fdopen(os.open(path, os.O_RDONLY | OPEN_NONBLOCKING), "rb") as handle:
+            _regular_file(os.fstat(handle.fileno()), name)
             raw = handle.read(max_bytes + 1)
     except OSError as err:
         raise MenuInvalid([MenuProblem(name, 1, 1, f"The menu file cannot be read: {err.strerror}.", code="io")]) from None
@@ -166,6 +176,29 @@ def read_menu_file(path: Path, max_bytes: int = MAX_BYTES) -> bytes:
             ]
         )
     return raw
+
+
+OPEN_NONBLOCKING = getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+# What a path that is not a regular file is, in words staff know.
+NOT_A_FILE = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"))
+
+
+def _regular_file(status: os.stat_result, name: str) -> None:
+    if stat.S_ISREG(status.st_mode):
+        return
+    kind = next((words for test, words in NOT_A_FILE if test(status.st_mode)), "a device")
+    raise MenuInvalid(
+        [
+            MenuProblem(
+                name,
+                1,
+                1,
+                f"The menu file is {kind}, not an ordinary file, so it is not read. Save the menu here as an ordinary "
+                "file (a named pipe or a device would leave the reader waiting for data that may never come).",
+                code="not-a-file",
+            )
+        ]
+    )
 
 
 def load_menu_bytes(raw: bytes, name: str, menu_file: Path) -> m.Menu:

@@ -11,7 +11,7 @@ characters), and then it asks for that password, with wrong guesses rate-limited
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
@@ -41,19 +41,27 @@ def event_json(event: Event) -> dict[str, str]:
 
 
 def state_json(call: Call, since: int) -> dict[str, object]:
-    dialled = call.dialled[-1] if call.waiting_for == "dial" and call.dialled else ""
+    dialling = call.waiting_for == "dial" and call.pending is not None and bool(call.dialled)
+    dialled = call.dialled[-1] if dialling else ""
     return {
         "events": [event_json(e) for e in call.events[since:] if e.kind != "request"],
         "waiting_for": call.waiting_for,
         "node": call.node,
         "language": next((e.language for e in reversed(call.events) if e.kind == "say"), ""),
         "dialled": dialled,
-        "dialled_name": hotline_name(dialled),
+        "dialled_name": hotline_name(dialled, _call_language(call) if dialling else ""),
     }
 
 
-def hotline_name(number: str) -> str:
-    """ "the National Human Trafficking Hotline (1-888-373-7888)": who is being dialled, in words."""
+def _call_language(call: Call) -> str:
+    """The menu language of a call being transferred: the `lang` our Dial's action URL carries."""
+    action = call.pending.element.get("action", "") if call.pending is not None else ""
+    return parse_qs(urlsplit(action).query).get("lang", [""])[0]
+
+
+def hotline_name(number: str, lang: str = "") -> str:
+    """ "the National Human Trafficking Hotline (1-888-373-7888)": who is being dialled, in words,
+    in the call's language ("la Línea Nacional..." in a Spanish call)."""
     if not number:
         return ""
     menu = current_app.extensions["ivr_store"].menu
@@ -62,7 +70,7 @@ def hotline_name(number: str) -> str:
     shown = f"{digits[0]}-{digits[1:4]}-{digits[4:7]}-{digits[7:]}" if number.startswith("+1") and len(digits) == 11 else number
     if hotline is None:
         return shown
-    name = hotline.name.get(menu.default_language) or next(iter(hotline.name.values()))
+    name = hotline.name.get(lang) or hotline.name.get(menu.default_language) or next(iter(hotline.name.values()))
     return f"{name} ({shown})"
 
 
@@ -75,6 +83,7 @@ OUTCOMES = (
     ("canceled", "Canceled", "the transfer was stopped before it connected"),
 )
 assert tuple(o[0] for o in OUTCOMES) == DIAL_OUTCOMES
+MAX_ACTIONS = 200  # in one simulated call: each request replays them all
 
 
 @bp.get("/")
@@ -85,10 +94,7 @@ def home() -> Response:
 
 @bp.get("/simulator")
 def page() -> str:
-    return render_template("simulator.html", outcomes=OUTCOMES)
-
-
-MAX_ACTIONS = 200
+    return render_template("simulator.html", outcomes=OUTCOMES, max_actions=MAX_ACTIONS)
 
 
 @bp.errorhandler(400)
@@ -97,19 +103,48 @@ def bad_request(err: HTTPException) -> Response:
     return jsonify({"error": err.description, "waiting_for": "ended", "events": []}), 400  # type: ignore[return-value]
 
 
-def _act(call: Call, action: str, value: str) -> None:
-    if action == "press" and len(value) == 1 and value in "0123456789*#":
+def _act(call: Call, action: str, value: str) -> str:
+    """Do what the operator did, as the phone would. An action the call cannot take just now (a key
+    pressed while a hotline is being dialled, an outcome clicked while the line listens) does
+    nothing, as on a real phone; the answer is a short note saying so."""
+    if not _known(action, value):
+        abort(400, "unknown action")
+    waiting = call.waiting_for
+    if waiting == "ended":
+        return ENDED
+    if action == "hangup":
+        call.hangup()
+    elif waiting != ("dial" if action == "dial" else "gather"):
+        return IGNORED[action].format(key=value)
+    elif action == "press":
         call.press(value)
-    elif action == "say" and 0 < len(value.strip()) <= 300:
-        call.say(value.strip())  # an operator typing or speaking what a caller might say
+    elif action == "say":
+        call.say(value.strip())  # what a caller might say, typed or spoken
     elif action == "silence":
         call.silence()
-    elif action == "dial" and value in DIAL_OUTCOMES:
-        call.dial_outcome(value)
-    elif action == "hangup":
-        call.hangup()
     else:
-        abort(400, "unknown action")
+        call.dial_outcome(value)
+    return ""
+
+
+def _known(action: str, value: str) -> bool:
+    if action == "press":
+        return len(value) == 1 and value in "0123456789*#"
+    if action == "say":
+        return 0 < len(value.strip()) <= 300
+    if action == "dial":
+        return value in DIAL_OUTCOMES
+    return action in ("silence", "hangup")
+
+
+# What the page says when the phone does nothing with an action.
+ENDED = "The call has ended: press Call to start a new one."
+IGNORED = {
+    "press": "Key {key} does nothing while the line dials a hotline: choose what happens to the transfer.",
+    "say": "Nobody hears that while the line dials a hotline: choose what happens to the transfer.",
+    "silence": "The line is dialling a hotline: choose what happens to the transfer.",
+    "dial": "There is no transfer to answer: the line is listening for a key or words.",
+}
 
 
 @bp.post("/simulator/api/call")
@@ -122,13 +157,13 @@ def replay() -> Response:
     if not isinstance(actions, list):
         abort(400, "actions must be a list")
     if len(actions) > MAX_ACTIONS:
-        abort(400, f"This simulated call is longer than {MAX_ACTIONS} actions. Hang up and call again.")
+        abort(400, f"This simulated call is longer than {MAX_ACTIONS} actions, the most one can take. Press Call to start a new one.")
     token = current_app.config.get("TWILIO_AUTH_TOKEN") or None
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     # Signed as Twilio signs the public URL; replayed at every action, so never counted in the statistics.
     transport = AppTransport(app, base_url=app.config["IVR_PUBLIC_URL"] or None, test_call=True)
     call = Call(transport, auth_token=token, max_requests=4 * MAX_ACTIONS)
-    since = 0
+    since, note = 0 if not actions else None, ""
     try:
         call.start(f"voice?lang={lang}" if lang.isalpha() else "voice")
         for index, item in enumerate(actions):
@@ -136,7 +171,9 @@ def replay() -> Response:
                 abort(400, "each action is [action, value]")
             if index == len(actions) - 1:
                 since = len(call.events)
-            _act(call, str(item[0]), str(item[1]))
+            note = _act(call, str(item[0]), str(item[1]))
     except CallError as err:
-        return jsonify({**state_json(call, since), "error": str(err), "actions_left": MAX_ACTIONS - len(actions)}), 409  # type: ignore[return-value]
-    return jsonify({**state_json(call, since), "actions_left": MAX_ACTIONS - len(actions)})
+        # Only what the last action produced: an earlier one failing must not replay the call.
+        state = state_json(call, len(call.events) if since is None else since)
+        return jsonify({**state, "error": str(err), "actions_left": MAX_ACTIONS - len(actions)}), 409  # type: ignore[return-value]
+    return jsonify({**state_json(call, since or 0), "note": note, "actions_left": MAX_ACTIONS - len(actions)})
