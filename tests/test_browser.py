@@ -81,7 +81,7 @@ def test_switch_to_spanish_and_reach_the_colorado_hotline(page):
     key(page, "9")
     expect(transcript).to_contain_text("[es-US]Si está en peligro inmediato")
     key(page, "2")
-    expect(transcript).to_contain_text("Le estamos comunicando con la línea de la Red de Colorado")
+    expect(transcript).to_contain_text("Le comunicamos con la línea de la Red de Colorado")
     expect(transcript).to_contain_text("the line is dialling +18664555075")
     page.click("#hangup")
     expect(page.locator("#status")).to_have_text("Call ended.")
@@ -128,7 +128,7 @@ def test_at_phone_width_what_the_line_says_stays_in_view(browser, live_server):
     assert page.url.endswith("/simulator")
     page.click("#call")
     heard = page.locator("#heard")
-    expect(heard).to_contain_text("To talk to the National Human Trafficking Hotline")
+    expect(heard).to_contain_text("To talk to someone now, stay on the line, or press 0.")
     key(page, "9")  # Spanish: the change must be visible without scrolling
     expect(heard).to_contain_text("Para hablar con")
     expect(page.locator("#lang")).to_have_text("(es-US)")

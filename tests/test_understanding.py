@@ -61,7 +61,10 @@ def test_someone_worried_about_another_person_reaches_the_national_hotline(dial)
 
 # --- 7: the police, 911, an ambulance ----------------------------------------------------------
 @pytest.mark.parametrize("where", ["welcome", "learn", "victims", "law_enforcement"])
-@pytest.mark.parametrize("lang, said, sentence", [("en", "call the police", "hang up now and call 9 1 1"), ("es", "necesito una ambulancia", "cuelgue ahora y llame al 9 1 1")])
+@pytest.mark.parametrize(
+    "lang, said, sentence",
+    [("en", "call the police", "hang up now and call 9 1 1"), ("es", "necesito una ambulancia", "cuelgue ahora y llame al 9 1 1")],
+)
 def test_asking_for_the_police_hears_the_911_sentence_then_a_person_never_the_section(dial, where, lang, said, sentence):
     call = at(dial, where, lang)
     call.say(said)
@@ -73,7 +76,9 @@ def test_asking_for_the_police_hears_the_911_sentence_then_a_person_never_the_se
     assert call.dialled == [NATIONAL]
 
 
-@pytest.mark.parametrize("said", ["I don't want the police", "please don't call the cops", "no quiero policía", "no llamen a la policía, me deportan"])
+@pytest.mark.parametrize(
+    "said", ["I don't want the police", "please don't call the cops", "no quiero policía", "no llamen a la policía, me deportan"]
+)
 def test_refusing_the_police_is_never_the_police_section_nor_911(dial, said):
     call = dial().press("3")
     call.say(said)
@@ -178,7 +183,10 @@ def test_a_staff_phrase_adds_to_what_is_understood(menu_dir):
 
     path = menu_dir / "menus" / "main.yaml"
     said = "the landscaping crew boss"
-    path.write_text(BASE.replace("  forced:\n    transfer: national\n", f"  forced:\n    transfer: national\n    say:\n      en: [landscaping crew]\n"), encoding="utf-8")
+    path.write_text(
+        BASE.replace("  forced:\n    transfer: national\n", "  forced:\n    transfer: national\n    say:\n      en: [landscaping crew]\n"),
+        encoding="utf-8",
+    )
     call = Call(AppTransport(create_app({"IVR_MENU": str(path), "TWILIO_AUTH_TOKEN": TOKEN})), auth_token=TOKEN).start().press("3")
     call.say(said)
     assert call.dialled == [NATIONAL]

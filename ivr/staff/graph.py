@@ -123,7 +123,9 @@ def mermaid(menu: m.Menu, warnings: list[MenuProblem] = (), phrases: bool = Fals
         target_id = target.replace("hotline:", "hotline_")
         lines.append(f'  {source} -- "{esc(key)}" --> {target_id}')
     for source, target, label in situations(menu, phrases):
-        lines.append(f'  {source}{{{{"{esc(label).replace(chr(10), "<br/>")}"}}}} -. said anywhere .-> {target.replace("hotline:", "hotline_")}')
+        lines.append(
+            f'  {source}{{{{"{esc(label).replace(chr(10), "<br/>")}"}}}} -. said anywhere .-> {target.replace("hotline:", "hotline_")}'
+        )
     legend = ", ".join(f"{k} {a}" for k, a in _global_keys(menu).items())
     if legend:
         lines.append(f'  legend{{{{"On every node: {esc(legend)}"}}}}')
