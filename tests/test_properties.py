@@ -135,7 +135,7 @@ def _slow_normalise(text: str) -> str:
     from ivr.speech.words import FILLERS, PUNCTUATION
 
     text = "".join(ch for ch in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(ch))
-    return " ".join(w for w in PUNCTUATION.sub(" ", text.replace("'", "")).split() if w not in FILLERS)
+    return " ".join(w for w in PUNCTUATION.sub(" ", text.replace("'", "").replace("’", "")).split() if w not in FILLERS)
 
 
 SPEECH_WORDS = st.sampled_from(

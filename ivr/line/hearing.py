@@ -134,7 +134,7 @@ class Phrasebook:
                 n = number.get((c, normalise(plain(phrase))))
                 if n is not None:
                     written.setdefault(str(n), {lang: []})[lang].append(phrase)
-        self.index = PhraseIndex(written)
+        self.index = PhraseIndex(written, near=False)  # near misses: rapidfuzz's scores above
 
 
 class Understanding:
@@ -230,8 +230,9 @@ def spoken_key(said: str, words: list[str] | None = None) -> str | None:
     """The phone key a normalised utterance names ("press one", "uno", "2"), if it names one."""
     if said in KEY_WORDS:
         return KEY_WORDS[said]
-    if words is not None and len(words) <= 4:  # "the star key", "el cuatro", "la tecla del gato"
-        named = [word for word in words if word not in KEY_FRAME]
+    framed = words if words is not None else said.split()
+    if len(framed) <= 4:  # "the star key", "el cuatro", "la tecla del gato"
+        named = [word for word in framed if word not in KEY_FRAME]
         if len(named) == 1 and named[0] in KEY_WORDS and named[0] not in SOUNDS_LIKE:
             return KEY_WORDS[named[0]]
     if words is not None and PRESS_WORDS.isdisjoint(words) and not _KEY_SIGNS.intersection(said):

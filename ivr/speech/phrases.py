@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import yaml
-from rapidfuzz import fuzz, process
+from rapidfuzz import fuzz
 
 from .words import NOT, Token, analyse, normalise
 
@@ -34,11 +34,15 @@ GAP = 2  # other words allowed between two words of a phrase
 NEGATION_REACH = 2  # a negation this many words before a phrase applies to it
 NEAR = 86  # a long word this close to a phrase's word counts as it ("deportid", "pasaporte")
 NEAR_MIN = 6  # ...only words this long: short words are too easily near something else
+NEAR_MAX = 12  # ...and no longer: no phrase word is, and two words run together rarely are
+NEARLY_KEPT = 4096  # near misses remembered (words, not sentences)
+NEAR_CHECKED = 60  # words of one sentence looked at for near misses (a minute of speech has ~150)
 EXACT_BELOW = 4  # a stem shorter than this is heard only as the words written ("mata", not "more")
 FLOOR = Path(__file__).with_name("floor.yaml")
 FEARED = "police_feared"  # the floor's heading for fear of the police: a caller in danger
 
 
+NOTHING: frozenset[str] = frozenset()
 EXACT = "="  # marks a word heard as written, beside the stems
 SHORT = "~"  # marks a short stem, heard only in a sentence plainly in the phrase's language
 
@@ -100,8 +104,10 @@ class PhraseIndex:
     what was said, Spanish ones against the Spanish stems (a caller may speak either).
     """
 
-    def __init__(self, phrases: Mapping[str, Mapping[str, Iterable[str]]]):
+    def __init__(self, phrases: Mapping[str, Mapping[str, Iterable[str]]], near: bool = True):
         self.patterns: list[Pattern] = []
+        self.fuzzy = near  # hear a phrase word in a near miss ("deportid"); off where rapidfuzz already forgives
+        self._nearly: dict[tuple[str, str], frozenset[str]] = {}  # (lang, stem) -> the phrase words it is nearly
         for label, by_lang in phrases.items():
             for lang, items in by_lang.items():
                 for phrase in items:
@@ -115,9 +121,18 @@ class PhraseIndex:
             for first in pattern.slots[0]:
                 self.starting.setdefault(pattern.lang, {}).setdefault(first, []).append(pattern)
         self.vocabulary = {
-            lang: frozenset(stem for p in self.patterns if p.lang == lang for slot in p.slots for stem in slot) for lang in self.starting
+            lang: frozenset(stem for p in self.patterns if p.lang == lang for slot in p.slots for stem in slot) | {NOT}
+            for lang in self.starting
         }
-        self.long_words = {lang: sorted(stem for stem in words if len(stem) >= NEAR_MIN - 1) for lang, words in self.vocabulary.items()}
+        # Long phrase words by themselves and with one letter left out: a word said is near one
+        # of them when it, or it less one letter, is found here (a letter wrong, missing or added).
+        self.near: dict[str, dict[str, set[str]]] = {}
+        for lang, words in self.vocabulary.items():
+            near = self.near[lang] = {}
+            for stem in words:
+                if len(stem) >= NEAR_MIN - 1 and not stem.startswith((EXACT, SHORT)):
+                    for key in _less_one_letter(stem):
+                        near.setdefault(key, set()).add(stem)
 
     def find(self, tokens: list[Token], languages: tuple[str, ...] = ("en", "es")) -> list[Match]:
         """Every phrase heard in the tokens (words.analyse), in the order they start; only the
@@ -128,9 +143,12 @@ class PhraseIndex:
             if not starting:
                 continue
             heard = self._heard(tokens, lang, single=len(languages) == 1)
+            present = frozenset().union(*heard)  # a phrase with a word said nowhere cannot match
             for start, at in enumerate(heard):
                 for stem in at:
                     for pattern in starting.get(stem, ()):
+                        if any(present.isdisjoint(slot) for slot in pattern.slots[1:]):
+                            continue
                         end = self._rest(pattern.slots, heard, start)
                         if end is not None:
                             negated = not pattern.negative and any(NOT in heard[i] for i in range(max(0, start - NEGATION_REACH), start))
@@ -138,25 +156,44 @@ class PhraseIndex:
         return found
 
     def _heard(self, tokens: list[Token], lang: str, single: bool) -> list[frozenset[str]]:
-        """What each word position may be heard as: its stem, the stem of it joined with the next
-        word ("pass port", "en cerrada"), and a phrase word it is nearly ("deportid")."""
-        known, long_words = self.vocabulary[lang], self.long_words[lang]
+        """What each word position may be heard as, among the phrases' words (nothing else can
+        match): its stem, the stem of it joined with the word before ("pass port", "en
+        cerrada"), the word as written, and a phrase word it is nearly ("deportid")."""
+        known, near, spanish = self.vocabulary[lang], self.near[lang], lang == "es"
         heard = []
+        guesses = NEAR_CHECKED  # near misses looked for in so many words at most: bounded work
         for token in tokens:
-            said = [token.es if lang == "es" else token.en]
+            stem = token.es if spanish else token.en
+            at = {stem} if stem in known else set()
+            joined = None
             if token.joined is not None:
-                said.append(token.joined.es if lang == "es" else token.joined.en)
-            at = set(said)
-            at.add(EXACT + token.word)
-            if single:
-                at.add(SHORT + said[0])
-            for stem in said:
-                if stem not in known and len(stem) >= NEAR_MIN and stem != NOT:
-                    near = process.extractOne(stem, long_words, scorer=fuzz.ratio, score_cutoff=NEAR)
-                    if near is not None:
-                        at.add(near[0])
-            heard.append(frozenset(at))
+                joined = token.joined.es if spanish else token.joined.en
+                if joined in known:
+                    at.add(joined)
+            if EXACT + token.word in known:
+                at.add(EXACT + token.word)
+            if single and SHORT + stem in known:
+                at.add(SHORT + stem)
+            if self.fuzzy and not at and guesses > 0:
+                for said in (stem, joined):
+                    if said is not None and NEAR_MIN <= len(said) <= NEAR_MAX:
+                        guesses -= 1
+                        at.update(self._near(said, lang, near))
+            heard.append(frozenset(at) if at else NOTHING)
         return heard
+
+    def _near(self, stem: str, lang: str, near: dict[str, set[str]]) -> frozenset[str]:
+        """The phrase words this one is nearly (rapidfuzz's ratio >= NEAR), found by the letter
+        left out rather than by comparing with every word (a sentence may hold a hundred words),
+        and remembered: callers use the same words again."""
+        found = self._nearly.get((lang, stem))
+        if found is None:
+            candidates = {word for key in _less_one_letter(stem) for word in near.get(key, ())}
+            found = frozenset(word for word in candidates if fuzz.ratio(stem, word) >= NEAR)
+            if len(self._nearly) >= NEARLY_KEPT:
+                self._nearly.clear()  # bounded: a flood of new words cannot grow it
+            self._nearly[(lang, stem)] = found
+        return found
 
     @staticmethod
     def _rest(slots: tuple[frozenset[str], ...], heard: list[frozenset[str]], start: int) -> int | None:
@@ -170,3 +207,8 @@ class PhraseIndex:
             else:
                 return None
         return position
+
+
+def _less_one_letter(word: str) -> set[str]:
+    """The word, and the word with each one of its letters left out."""
+    return {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}

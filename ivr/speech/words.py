@@ -96,6 +96,9 @@ ENCLITIC = re.compile(r"^(\w{3,}?[aeiou]n?)(me|te|nos|le|les|lo|la|los|las|selo|
 ENCLITIC_MIN = 6
 
 
+SPLIT_WORD = 11  # two words this short together, one of them very short, may be one word split ("traffic king", "de port")
+
+
 class Stems(NamedTuple):
     """A word and its stem in English and in Spanish (the caller may use either)."""
 
@@ -155,7 +158,8 @@ def analyse(said: str) -> list[Token]:
     before = ""
     for word in open_words(said.split()):
         if word not in FUNCTION_WORDS:
-            tokens.append(Token(*stems(word), stems(before + word) if before and word != NOT else None))
+            pair = before + word if before and word != NOT and len(before) + len(word) <= SPLIT_WORD and min(len(before), len(word)) <= 4 else None
+            tokens.append(Token(*stems(word), stems(pair) if pair else None))
         before = word if word != NOT else ""
     return tokens
 
