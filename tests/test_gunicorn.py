@@ -14,7 +14,7 @@ import pytest
 from ivr.sim.caller import Call
 from ivr.sim.transports import HttpTransport
 
-from .conftest import CALLER_NUMBER, ROOT, TOKEN
+from .conftest import CALLER_NUMBER, ROOT, TOKEN, children
 from .test_validator import BASE, line_of
 
 
@@ -131,20 +131,6 @@ def test_restarted_workers_serve_the_last_good_edit_not_the_boot_menu(gunicorn):
     assert '"POST /choose"' in logged and "?" not in logged  # no query strings (call state)
     digits = CALLER_NUMBER.lstrip("+")
     assert digits not in logged and digits[1:] not in logged
-
-
-def children(parent: int) -> list[int]:
-    """The worker processes: every process whose parent is gunicorn's master (read from /proc)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == parent:
-                        found.append(int(entry))
-            except (OSError, ValueError, IndexError):
-                continue
-    return found
 
 
 def _answers(url: str) -> bool:
