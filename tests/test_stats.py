@@ -378,5 +378,31 @@ def test_two_servers_share_one_postgresql_database(postgres_server):
         assert app.extensions["ivr_count"].save()
     figures = report(url)
     assert figures["calls"] == 3 and figures["sections"]["victims"] == 3 and figures["input"]["keys"] == 6
-    rows = postgres_server.dump(url).count("'section', 'victims'")
-    assert rows == 1  # one counter row per hour, language and event, whoever added to it
+    dump = postgres_server.dump(url).splitlines()
+    for table in ("ivr_counts", "ivr_days"):  # one counter row per hour (and per day), language and event, whoever added to it
+        assert sum(line.startswith(table + ":") and "'section', 'victims'" in line for line in dump) == 1, table
+
+
+def test_tables_of_the_previous_version_are_upgraded_when_the_server_starts(stats_url):
+    """Version 1 had the hourly counts only: the per-day sums reports read are made from them."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(stats_url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "CREATE TABLE ivr_counts (day DATE, hour SMALLINT, lang VARCHAR(8), event VARCHAR(32), detail VARCHAR(64), n BIGINT NOT NULL, PRIMARY KEY (day, hour, lang, event, detail))"
+            )
+        )
+        conn.execute(text("CREATE TABLE ivr_schema (version INTEGER NOT NULL)"))
+        conn.execute(text("INSERT INTO ivr_schema VALUES (1)"))
+        for hour, n in ((9, 2), (15, 3)):
+            conn.execute(text(f"INSERT INTO ivr_counts VALUES ('2026-11-02', {hour}, '', 'call', '', {n})"))
+            conn.execute(text(f"INSERT INTO ivr_counts VALUES ('2026-11-02', {hour}, 'en', 'section', 'victims', {n})"))
+    engine.dispose()
+    app = line(stats_url)
+    call(app).press("3").press("2").hangup()
+    assert app.extensions["ivr_count"].save()
+    old = report(stats_url, "--from", "2026-11-02", "--to", "2026-11-02")
+    assert old["calls"] == 5 and old["sections"]["victims"] == 5 and old["calls_by_hour_of_week"]["Mon"][15] == 3
+    assert report(stats_url)["calls"] == 6

@@ -27,6 +27,7 @@ T = TypeVar("T")
 CONNECT_TIMEOUT = 2  # seconds; psycopg's minimum
 BOUND = 2.0  # seconds a connected call may take before the watchdog cuts it off
 COOL_OFF = 10.0  # seconds readers leave a failing database alone (the saver keeps trying)
+UPGRADE_BOUND = 120.0  # seconds for upgrading the tables when a server starts (a big table is rewritten)
 DROPPED = 0.5  # a pooled connection the server dropped fails within this: then it is replaced once
 
 
@@ -66,24 +67,25 @@ class Bounded:
         options = f"-c statement_timeout={ms} -c lock_timeout={ms} -c idle_in_transaction_session_timeout={5 * ms}"
         return create_engine(self.url, connect_args={"connect_timeout": CONNECT_TIMEOUT, "options": options}, **pool)
 
-    def run(self, work: Callable[[Connection], T]) -> T:
-        """`work` in one transaction, committed at the end. A pooled connection the server
-        dropped (a restart) is replaced once; a call the watchdog cut off is not retried."""
+    def run(self, work: Callable[[Connection], T], *, bound: float | None = None) -> T:
+        """`work` in one transaction, committed at the end, cut off after `bound` seconds (the
+        database's own bound by default). A pooled connection the server dropped (a restart) is
+        replaced once; a call the watchdog cut off is not retried."""
         started = time.monotonic()
         try:
             try:
-                return self._once(work)
+                return self._once(work, bound or self.bound)
             except DBAPIError as err:
                 if not err.connection_invalidated or time.monotonic() - started > DROPPED:
                     raise
-                return self._once(work)
+                return self._once(work, bound or self.bound)
         except Exception:
             self._failed_at = time.monotonic()
             raise
 
-    def _once(self, work: Callable[[Connection], T]) -> T:
+    def _once(self, work: Callable[[Connection], T], bound: float) -> T:
         conn = self.engine.connect()  # a new connection gives up after CONNECT_TIMEOUT
-        watchdog = Watchdog(self.bound, conn.connection.dbapi_connection, self.kind)
+        watchdog = Watchdog(bound, conn.connection.dbapi_connection, self.kind)
         try:
             result = work(conn)
             conn.commit()
