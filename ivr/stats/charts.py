@@ -25,7 +25,7 @@ class Row:
 def bars(items: dict[str, int]) -> tuple[Row, ...]:
     """One row per item, its bar as long as its share of the largest."""
     top = max([*items.values(), 1])
-    return tuple(Row(label, n, round(max(n, 0) / top, 3)) for label, n in items.items())
+    return tuple(Row(label, n, round(max(n, 0) / top, 4)) for label, n in items.items())
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,7 @@ class OverTime:
     top: int  # the tallest bar
     width: int
     height: int
+    filled: float  # the share of the width the bars take (a short period keeps narrow bars, from the left)
 
 
 def over_time(calls_by_day: dict[str, int], start: date, end: date, height: int = 160) -> OverTime:
@@ -64,12 +65,12 @@ def over_time(calls_by_day: dict[str, int], start: date, end: date, height: int 
         entry[2] += calls_by_day.get(day.isoformat(), 0)
         day += timedelta(days=1)
     top = max([n for _, _, n in sums.values()] + [1])
-    step = CHART_WIDTH / max(len(sums), 30)  # a short period keeps narrow bars, from the left
+    step = CHART_WIDTH / max(len(sums), 30)
     buckets = tuple(
         Bucket(first, last, n, i * step + step * 0.1, height - max(n, 0) / top * height, step * 0.8, max(n, 0) / top * height)
         for i, (first, last, n) in enumerate(sums.values())
     )
-    return OverTime(unit, buckets, top, CHART_WIDTH, height)
+    return OverTime(unit, buckets, top, CHART_WIDTH, height, round(len(sums) * step / CHART_WIDTH, 3))
 
 
 def _begins(day: date, unit: str) -> date:
