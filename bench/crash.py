@@ -33,19 +33,7 @@ from ivr.sim.caller import Call  # noqa: E402
 from ivr.sim.load import random_call  # noqa: E402
 from ivr.sim.transports import HttpTransport  # noqa: E402
 from ivr.stats.database import Database  # noqa: E402
-
-
-def workers(master: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == master:
-                        found.append(int(entry))
-            except (OSError, ValueError, IndexError):
-                continue
-    return found
+from tests.processes import children  # noqa: E402
 
 
 def run(callers: int, seed: int) -> tuple[int, int, float, int]:
@@ -74,7 +62,7 @@ def run(callers: int, seed: int) -> tuple[int, int, float, int]:
         for thread in threads:
             thread.start()
         time.sleep(7 + rng.uniform(0, 5))  # past a save round or two, at a random moment within one
-        pool = workers(process.pid)
+        pool = children(process.pid)
         os.kill(rng.choice(pool), signal.SIGKILL)
         time.sleep(6)
         done.set()

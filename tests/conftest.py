@@ -62,20 +62,6 @@ def need(command: str, package: str) -> str:
     return path
 
 
-def children(parent: int) -> list[int]:
-    """Every process whose parent is `parent` (read from /proc): gunicorn's workers, PostgreSQL's backends."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == parent:
-                        found.append(int(entry))
-            except (OSError, ValueError, IndexError):
-                continue
-    return found
-
-
 def says(call: Call, since: int = 0):
     """The <Say> events heard since an index."""
     return [e for e in call.events[since:] if e.kind == "say"]

@@ -64,7 +64,7 @@ class PostgresServer:
 
     def processes(self) -> list[int]:
         """The postmaster and every process it started (backends, checkpointer, WAL writer...)."""
-        from .conftest import children
+        from .processes import children
 
         postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
         return [postmaster, *children(postmaster)]

@@ -14,7 +14,8 @@ import pytest
 from ivr.sim.caller import Call
 from ivr.sim.transports import HttpTransport
 
-from .conftest import CALLER_NUMBER, ROOT, TOKEN, children
+from .conftest import CALLER_NUMBER, ROOT, TOKEN
+from .processes import children
 from .test_validator import BASE, line_of
 
 
