@@ -3,8 +3,8 @@ restart, sees them: a small SQLite file in the state folder, `state/lockout.sqli
 
 One row per wrong password: which page (the browser phone, the statistics), the client's
 address (an IPv6 address by its /64, the block one household or one attacker holds) and
-when. Rows older than the lock-out window are deleted as new ones are written, so the file
-holds a few minutes of failures at most. A local file, never a network database, so that a
+when. Each wrong password deletes that page's rows older than the lock-out window, so the
+file holds little more than the failures of the last few minutes. A local file, never a network database, so that a
 hung database can never hold up a page. If the file cannot be used (a full disk), each
 process counts in memory instead, as before, and the log says so once.
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 import sqlite3
 import threading
 from collections import OrderedDict
@@ -69,8 +70,9 @@ class Failures:
 
     def _open(self) -> sqlite3.Connection:
         fresh = not self.path.exists()
-        if fresh:
+        if fresh:  # addresses of failed tries: readable by the server's user only
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
         db = sqlite3.connect(self.path, timeout=TIMEOUT)
         if fresh:
             db.execute("PRAGMA journal_mode=WAL")  # readers never wait for a writer

@@ -200,7 +200,8 @@ class Database:
         metadata.create_all(conn)
         if self.kind == "postgresql":
             ms = int(UPGRADE_BOUND * 1000)
-            conn.execute(text(f"SET LOCAL statement_timeout = {ms}; SET LOCAL lock_timeout = {ms}"))
+            conn.execute(text(f"SET LOCAL statement_timeout = {ms}"))
+            conn.execute(text(f"SET LOCAL lock_timeout = {ms}"))
         # One server upgrades; another starting at the same moment waits for it, then finds it done.
         version = conn.execute(select(schema.c.version).with_for_update()).scalar() or SCHEMA_VERSION
         for step in range(version + 1, SCHEMA_VERSION + 1):
