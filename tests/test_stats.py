@@ -215,6 +215,38 @@ def test_a_hung_postgres_is_cut_off_in_time_and_its_counts_saved_once_when_it_is
     assert figures["calls"] == 7 and figures["sections"]["victims"] == 1 and figures["sections"]["what_is"] == 5
 
 
+def test_counts_a_killed_process_left_on_disk_are_saved_once_by_the_next_start(tmp_path, caplog):
+    """A file no live process holds is an orphan: the next start saves it, oldest batch first,
+    skipping a line torn by the crash; saved again (a crash after the commit, before the file
+    was deleted), nothing is counted twice; a file that cannot be read stops nothing."""
+    from ivr.stats.database import database_url
+    from ivr.stats.spool import FOLDER, folder_key
+
+    url = f"sqlite:///{tmp_path / 'stats.sqlite3'}"
+    waiting = tmp_path / FOLDER
+    waiting.mkdir()
+    prefix = folder_key(database_url(url, tmp_path))
+    lines = [
+        '{"batch":1,"counts":[["2026-11-02",9,"","call","",2],["2026-11-02",9,"en","section","victims",2]]}',
+        '{"batch":2,"counts":[["2026-11-02",10,"","call","",3]]}',
+        '{"batch":3,"counts":[["2026-11-02",11,"","ca',  # torn by kill -9 in the middle of a write
+    ]
+    orphan = waiting / f"{prefix}-0123456789abcdef.jsonl"
+    orphan.write_text("\n".join(lines))
+    (waiting / f"{prefix}-unreadable.jsonl").mkdir()  # not a file: logged, left alone
+    (waiting / "0000000000-fedcba9876543210.jsonl").write_text(lines[1])  # another database's: not ours to save
+    line(url, IVR_STATE_DIR=str(tmp_path))
+    assert not orphan.exists() and "line 3 of" in caplog.text and "cannot read or delete" in caplog.text
+    figures = report(url, "--from", "2026-11-02", "--to", "2026-11-02")
+    assert figures["calls"] == 5 and figures["sections"]["victims"] == 2
+    orphan.write_text("\n".join(lines[:2]))  # the same batches again
+    app = line(url, IVR_STATE_DIR=str(tmp_path))
+    assert not orphan.exists() and report(url, "--from", "2026-11-02", "--to", "2026-11-02")["calls"] == 5
+    call(app).hangup()
+    assert app.extensions["ivr_count"].save()  # the unreadable one never blocks saving
+    assert (waiting / "0000000000-fedcba9876543210.jsonl").exists()
+
+
 def test_unreachable_database_and_disk_cap_the_counts_in_memory_and_count_drops(tmp_path, caplog):
     (tmp_path / "a-file").write_text("not a folder")
     nowhere = tmp_path / "a-file"

@@ -95,19 +95,22 @@ class Counters:
 
     # --- saving (the saver thread, and the exit) ------------------------------------------------
     def save(self) -> bool:
-        """Save what is waiting, older batches first. False if the database refused: the counts
-        are then on disk (or in memory, if the disk refused too)."""
+        """Save what is waiting, older batches first, then what stopped or killed processes left
+        on disk. False if the database refused: the counts are then on disk (or in memory, if
+        the disk refused too)."""
         with self._saving:
             return self._save(orphans=True)
 
     def _save(self, orphans: bool) -> bool:
         self._seal()
         try:
-            if self.spool is not None and (orphans or self.spool.batches):
-                self.spool.replay(self.database.add, self.name, orphans=orphans)
+            if self.spool is not None:
+                self.spool.save_own(self.database.add, self.name)  # older than anything in memory
             while self._batches:
                 self.database.add(self.name, [self._batches[0]])
                 self._batches.popleft()
+            if self.spool is not None and orphans:
+                self.spool.save_orphans(self.database.add)
         except Exception as err:  # noqa: BLE001 - any database failure: keep counting, report it
             if self._healthy:
                 self._healthy = False

@@ -38,7 +38,7 @@ def install_stats(app: Flask) -> None:
         spool = Spool(state, database.url)
         try:
             database.ensure_schema()
-            spool.replay(database.add, "")
+            spool.save_orphans(database.add)
         except Exception as err:  # noqa: BLE001 - never a reason to keep the line down
             log.error("Statistics database unavailable at start (%s); counts will wait on disk.", describe(err))
         finally:

@@ -69,28 +69,31 @@ class Spool:
         os.write(self._own, (line + "\n").encode())  # one write per batch: a crash tears at most the last line
         self.batches += 1
 
-    def replay(self, save: Callable[[str, list[Batch]], int], saver: str, *, orphans: bool = True) -> int:
-        """Save every waiting batch through `save(saver, batches)`: this process's own file
-        first, then (unless told not to) the orphans. A file is deleted once all of it is saved;
-        the first failure is raised (what is left stays on disk). Returns how many files were saved."""
-        done = 0
+    def save_own(self, save: Callable[[str, list[Batch]], int], saver: str) -> None:
+        """Save this process's waiting batches through `save(saver, batches)`, oldest first, and
+        delete the file; a failure is raised (what is left stays on disk)."""
         if self._own is not None and self._own_path is not None:
             self._save_file(self._own, self._own_path, saver, save)
             self._own, self._own_path, self.batches = None, None, 0
-            done += 1
-        for path in self.orphans() if orphans else ():
+
+    def save_orphans(self, save: Callable[[str, list[Batch]], int]) -> None:
+        """Save the files no live process holds (each under the name of the process that wrote
+        it). A database failure is raised; a file that cannot be read is logged and left alone,
+        so that it can never stop the others, or this process's own counts, from being saved."""
+        for path in self.orphans():
             try:
                 fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
             except FileNotFoundError:  # saved by someone else meanwhile
                 continue
+            except OSError as err:
+                log.error("Statistics: cannot open %s (%s); it is left alone.", path.name, err)
+                continue
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:  # a live process's file: it saves it itself
+            except OSError:  # a live process's file: it saves it itself
                 os.close(fd)
                 continue
             self._save_file(fd, path, path.stem.removeprefix(self.prefix), save)
-            done += 1
-        return done
 
     def orphans(self) -> list[Path]:
         try:
@@ -99,17 +102,24 @@ class Spool:
             return []
 
     def _save_file(self, fd: int, path: Path, saver: str, save: Callable[[str, list[Batch]], int]) -> None:
-        """Save a locked file's batches, delete it, and release it (also when saving fails)."""
+        """Save a locked file's batches and delete it. A database failure is raised. An orphan's
+        descriptor is always closed (its lock released); our own stays open until all is saved."""
+        own = fd == self._own
         try:
             batches = read(fd, path)
             for start in range(0, len(batches), REPLAY_CHUNK):
                 save(saver, batches[start : start + REPLAY_CHUNK])
             path.unlink(missing_ok=True)
-            os.close(fd)
-        except BaseException:
-            if fd != self._own:
+        except OSError as err:  # the disk, not the database
+            log.error("Statistics: cannot read or delete %s (%s); it is left alone.", path.name, err)
+            if own:
+                raise
+            return
+        finally:
+            if not own:
                 os.close(fd)
-            raise
+        if own:
+            os.close(fd)
         log.info("Statistics: %d waiting batches from %s saved.", len(batches), path.name)
 
     def close(self) -> None:
