@@ -103,6 +103,8 @@ class Counters:
 
     def _save(self, orphans: bool) -> bool:
         self._seal()
+        if not self._healthy:
+            self._to_disk()  # while the database fails, new counts reach the disk first, at once
         try:
             if self.spool is not None:
                 self.spool.save_own(self.database.add, self.name)  # older than anything in memory
@@ -181,7 +183,11 @@ class Counters:
         counters, stop, every = weakref.ref(self), self._stop, self.every
 
         def run() -> None:
-            while not stop.wait(every):
+            due = time.monotonic()
+            while True:
+                due += every  # a steady beat, however long a save took: a kill -9 loses at most one interval
+                if stop.wait(max(0.0, due - time.monotonic())):
+                    return
                 live = counters()
                 if live is None:
                     return
