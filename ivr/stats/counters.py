@@ -43,7 +43,11 @@ EXIT_WITHIN = 5.0  # seconds an exiting process may spend on its counts (gunicor
 
 
 class Counters:
-    """What one process has counted and not yet saved (implements `ivr.line.events.Counter`)."""
+    """What one process has counted and not yet saved (implements `ivr.line.events.Counter`).
+
+    One class, not several: the queue, the numbered batches and this process's file must keep
+    one order (a batch saved before an older one would make the older one look saved), and
+    the saver thread and the exit share one lock to keep it."""
 
     def __init__(
         self,
