@@ -167,7 +167,7 @@ def as_table(report: dict, names: Names = Names()) -> str:
     lines = [f"Calls to the line, {period}" + ("; public: counts under 3 shown as <3" if report.get("public") else ""), ""]
 
     def row(label: str, value: object, indent: int = 0) -> None:
-        lines.append(f"{' ' * indent}{label:<{62 - indent}}{value!s:>8}")
+        lines.append(f"{' ' * indent}{label:<{66 - indent}}{value!s:>8}")
 
     row("Calls answered", report["calls"])
     for lang, n in report["by_language"].items():
