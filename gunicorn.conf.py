@@ -14,7 +14,9 @@
 - A busy worker applies an edit right after a response has gone out, never while it is
   answering a call (a quiet one, from its watcher thread): see ivr/line/store.py.
 - Each worker saves its statistics every few seconds and once more as it exits
-  (`worker_exit`), so a restart or a deploy loses no counts: see ivr/stats/counters.py.
+  (`worker_exit`), within half the graceful timeout: to the database, or to the state folder
+  when the database cannot take them, so a restart or a deploy loses no counts: see
+  ivr/stats/counters.py.
 """
 
 import logging
@@ -102,7 +104,8 @@ def post_request(worker, req, environ, resp):  # noqa: ANN001, ANN201
 
 
 def worker_exit(server, worker):  # noqa: ANN001, ANN201
-    """The worker is going (a stop, a restart, max_requests): save the counts it still holds."""
+    """The worker is going (a stop, a restart, max_requests): save the counts it still holds, well
+    before the master's graceful timeout runs out and it kills the worker."""
     counter = getattr(getattr(worker, "wsgi", None), "extensions", {}).get("ivr_count")
     if counter is not None:
-        counter.close()
+        counter.close(within=worker.cfg.graceful_timeout / 2)

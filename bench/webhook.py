@@ -114,7 +114,7 @@ def main() -> None:
             f"{kind:<32}{a * 1e6:>11.1f}{b * 1e6:>11.1f}{line_cost * 1e6:>9.1f}{line_cost / a:>7.2f}{line_cost / b:>7.2f}{off / b:>15.2f}  {verdict}"
         )
     saved = line.extensions["ivr_count"]
-    saved.flush()
+    saved.save()
     print(
         f"\nstatistics saved by the bench: {saved.database.totals().by_key.get(('', 'call', ''), 0)} calls counted, {saved.dropped_total} dropped"
     )

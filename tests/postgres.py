@@ -11,6 +11,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -61,6 +62,30 @@ class PostgresServer:
     def stop(self) -> None:
         self._run(self.pg_ctl, "-D", str(self.data), "-m", "fast", "-w", "stop")
 
+    def processes(self) -> list[int]:
+        """The postmaster and every process it started (backends, checkpointer, WAL writer...)."""
+        from .processes import children
+
+        postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
+        return [postmaster, *children(postmaster)]
+
+    def pause(self) -> list[int]:
+        """Hang the server as a stalled disk or network would: SIGSTOP to all its processes.
+        Connections stay open and new ones are accepted by the kernel, but nothing answers."""
+        stopped = self.processes()
+        os.kill(stopped[0], signal.SIGSTOP)  # the postmaster first: it starts every other process
+        stopped = self.processes()
+        for pid in stopped:
+            os.kill(pid, signal.SIGSTOP)
+        return stopped
+
+    def resume(self, stopped: list[int]) -> None:
+        for pid in stopped:
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://ivr@127.0.0.1:{self.port}/{database}"
 
@@ -83,6 +108,10 @@ class PostgresServer:
             return "\n".join(f"{t}: {row}" for t in tables for row in conn.execute(f'SELECT * FROM "{t}"'))
 
     def destroy(self) -> None:
+        try:
+            self.resume(self.processes())
+        except (OSError, ValueError):
+            pass
         try:
             self._run(self.pg_ctl, "-D", str(self.data), "-m", "immediate", "-w", "stop")
         except PostgresUnavailable:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
@@ -287,9 +289,60 @@ def test_say_something_in_the_browser_phone(page):
     expect(page.locator("#say-text")).to_be_disabled()
 
 
-def test_statistics_dashboard_at_phone_width_offline(browser, live_server, tmp_path):
-    """/stats in real Chromium at 390 px: the figures of real calls, charts drawn with no network
-    beyond our own server, nothing wider than the phone, and the public CSV downloads."""
+# Every visible text node's colour against what is painted behind it (the element's and its
+# ancestors' backgrounds, composited), after opacity: WCAG's contrast ratio, measured on what
+# Chromium actually rendered. Disabled controls are exempt (WCAG 1.4.3).
+CONTRAST = """() => {
+  const parse = (c) => { const m = /rgba?\\(([^)]+)\\)/.exec(c || ""); if (!m) return null;
+    const p = m[1].split(/[\\s,\\/]+/).filter(Boolean).map(Number); return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1]; };
+  const over = (top, under) => [0, 1, 2].map((i) => top[i] * top[3] + under[i] * (1 - top[3])).concat([1]);
+  const lum = (c) => { const [r, g, b] = c.slice(0, 3).map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+  const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
+  const behind = (el) => { const chain = []; for (let e = el; e; e = e.parentElement) chain.unshift(e);
+    return chain.reduce((bg, e) => { const c = parse(getComputedStyle(e).backgroundColor); return c && c[3] > 0 ? over(c, bg) : bg; }, [255, 255, 255, 1]); };
+  const measure = (el, colour, text) => { let alpha = 1; for (let e = el; e; e = e.parentElement) alpha *= Number(getComputedStyle(e).opacity);
+    const bg = behind(el), fg = parse(colour); return {text: text.slice(0, 50), colour, ratio: ratio(over([fg[0], fg[1], fg[2], fg[3] * alpha], bg), bg)}; };
+  const found = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const el = node.parentElement, text = node.textContent.trim();
+    if (!text || el.closest("[disabled], title, script, style")) continue;
+    const box = el.getBoundingClientRect(), style = getComputedStyle(el);
+    if (!box.width || !box.height || style.visibility !== "visible") continue;
+    found.push(measure(el, el instanceof SVGElement ? style.fill : style.color, text));
+  }
+  for (const input of document.querySelectorAll("input[placeholder]:not([disabled])"))
+    if (!input.value) found.push(measure(input, getComputedStyle(input, "::placeholder").color, "placeholder: " + input.placeholder));
+  return found;
+}"""
+
+
+def low_contrast(page) -> list[dict]:
+    measured = page.evaluate(CONTRAST)
+    assert len(measured) >= 5  # the check saw the page's text
+    return [m for m in measured if m["ratio"] < 4.5]
+
+
+def test_the_browser_phone_text_reaches_wcag_aa_contrast(page):
+    assert low_contrast(page) == []
+    page.click("#call")
+    expect(page.locator("#where")).to_have_text("welcome")
+    page.locator("#say-text").fill("")  # the placeholder shows, on an enabled field
+    key(page, "0")
+    expect(page.locator("#legend")).to_be_visible()  # the transfer: dialling line, outcome buttons, legend
+    assert low_contrast(page) == []
+    page.route("**/simulator/api/call", lambda route: route.fulfill(status=502, body="<html>Bad gateway</html>", content_type="text/html"))
+    page.click('#outcomes button[data-outcome="busy"]')
+    expect(page.locator("#transcript")).to_contain_text("Error: The server answered HTTP 502.")
+    page.unroute("**/simulator/api/call")
+    page.click("#hangup")
+    expect(page.locator("#transcript .sys")).to_contain_text("Call ended")
+    assert low_contrast(page) == []
+
+
+def stats_app(tmp_path):
+    """A line with real calls counted and saved, its statistics in a scratch SQLite file."""
     from ivr.sim.caller import Call
     from ivr.sim.transports import AppTransport
 
@@ -298,24 +351,63 @@ def test_statistics_dashboard_at_phone_width_offline(browser, live_server, tmp_p
         call = Call(AppTransport(app)).start()
         for k in keys:
             call.press(k)
-    url = live_server(app)
-    context = browser.new_context(viewport={"width": 390, "height": 844}, accept_downloads=True)
+    app.extensions["ivr_count"].save()
+    return app
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_statistics_dashboard_offline_at_phone_and_desktop_width(browser, live_server, tmp_path, width):
+    """/stats in real Chromium: the figures of real calls, charts drawn with no network beyond our
+    own server, nothing wider than the screen, every chart also a table, every text readable
+    (WCAG AA contrast), and the public CSV downloads."""
+    url = live_server(stats_app(tmp_path))
+    context = browser.new_context(viewport={"width": width, "height": 844}, accept_downloads=True)
     page = context.new_page()
     outside: list[str] = []
     page.on("request", lambda r: None if r.url.startswith(url) else outside.append(r.url))
     page.goto(url + "/stats")
     expect(page.locator("#calls")).to_have_text("5")
-    for section in ("per-day", "languages", "sections", "transfers", "week", "how", "length"):
-        expect(page.locator(f"#{section} svg").first).to_be_visible()
     expect(page.locator("#languages")).to_contain_text("Español")
-    expect(page.locator("#sections")).to_contain_text("learn")
+    expect(page.locator("#sections")).to_contain_text("Choose a topic.")  # the section's own words, not its id
+    expect(page.locator("#sections")).not_to_contain_text("learn")
+    for section in ("languages", "sections", "transfers", "how", "length"):  # lists of figures are tables
+        assert page.locator(f"#{section}").get_by_role("table").count() >= 1, section
+    languages = page.locator("#languages").get_by_role("table")
+    expect(languages.get_by_role("row", name="Español")).to_contain_text("1")
+    expect(page.locator("#transfers")).to_contain_text("no answer")
     assert page.locator("#week svg rect").count() == 7 * 24
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390, "wider than the phone"
-    assert page.locator("#sections svg").bounding_box()["width"] <= 390
-    page.screenshot(path=str(ARTIFACTS / "stats-390.png"), full_page=True)
+    for section in ("per-day", "week"):  # the charts drawn in SVG come with their figures as a table
+        page.locator(f"#{section} summary").click()
+        expect(page.locator(f"#{section}").get_by_role("table")).to_be_visible()
+    day_rows = page.locator("#per-day table tbody tr")  # counting started today: the period starts there
+    assert day_rows.count() == 1 and sum(int(t) for t in page.locator("#per-day table tbody td").all_inner_texts()) == 5
+    hours = page.locator("#week table tbody td").all_inner_texts()
+    assert len(hours) == 7 * 24 and sum(int(t) for t in hours) == 5
+    assert page.evaluate("document.documentElement.scrollWidth") <= width, "wider than the screen"
+    assert low_contrast(page) == []
+    page.screenshot(path=str(ARTIFACTS / f"stats-{width}.png"), full_page=True)
     with page.expect_download() as download:
         page.click("#csv")
     text = open(download.value.path(), encoding="utf-8").read()
     assert text.startswith("measure,name,detail,count") and "calls,,,5" in text and "by_language,es,,<3" in text
     assert outside == [], outside  # no CDN, no fonts, no scripts from elsewhere
+    context.close()
+
+
+def test_statistics_dates_are_checked_beside_their_fields(browser, live_server, tmp_path):
+    url = live_server(stats_app(tmp_path))
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(url + "/stats?from=2026-02-30&to=yesterday")
+    start, end = page.locator("#from"), page.locator("#to")
+    expect(start).to_have_attribute("aria-invalid", "true")
+    expect(start).to_have_accessible_description("2026-02-30 is not a day of the calendar.")
+    expect(end).to_have_accessible_description("“yesterday” is not a date: write the day as YYYY-MM-DD, for example 2026-12-01.")
+    assert low_contrast(page) == []
+    page.screenshot(path=str(ARTIFACTS / "stats-dates-390.png"), full_page=True)
+    page.goto(url + "/stats?from=0001-01-01&to=9999-12-31")  # limited to what the data holds, and said so
+    expect(page.locator("#calls")).to_have_text("5")
+    expect(end).to_have_accessible_description(re.compile(r"Counts go up to today"))
+    expect(start).to_have_accessible_description(re.compile(r"Counting started on"))
+    assert start.input_value() == end.input_value() == start.get_attribute("max")  # every count is from today
     context.close()

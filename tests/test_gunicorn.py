@@ -15,6 +15,7 @@ from ivr.sim.caller import Call
 from ivr.sim.transports import HttpTransport
 
 from .conftest import CALLER_NUMBER, ROOT, TOKEN
+from .processes import children
 from .test_validator import BASE, line_of
 
 
@@ -165,20 +166,6 @@ def test_a_named_pipe_in_place_of_the_menu_never_takes_the_line_down(gunicorn):
             pass
     output = stop(process)
     assert "WORKER TIMEOUT" not in output and "The menu file is a named pipe (FIFO), not an ordinary file" in output
-
-
-def children(parent: int) -> list[int]:
-    """The worker processes: every process whose parent is gunicorn's master (read from /proc)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == parent:
-                        found.append(int(entry))
-            except (OSError, ValueError, IndexError):
-                continue
-    return found
 
 
 def _answers(url: str) -> bool:

@@ -30,13 +30,14 @@ def test_off_in_production_without_its_own_password():
 PASSWORD = "correct horse battery"
 
 
-def test_production_with_password_asks_for_it_and_signs_calls():
+def test_production_with_password_asks_for_it_and_signs_calls(tmp_path):
     app = create_app(
         {
             "IVR_MENU": str(MAIN_MENU),
             "TWILIO_AUTH_TOKEN": TOKEN,
             "IVR_SIMULATOR_PASSWORD": PASSWORD,
             "IVR_PUBLIC_URL": "https://line.example.org/ivr",
+            "IVR_STATE_DIR": str(tmp_path),
         }
     )
     client = app.test_client()
@@ -58,16 +59,64 @@ def test_a_short_password_refuses_to_start():
     assert "IVR_SIMULATOR_PASSWORD must be at least 12 characters long (it has 11)" in str(err.value)
 
 
-def test_wrong_passwords_are_rate_limited_per_client():
-    app = create_app({"IVR_MENU": str(MAIN_MENU), "TWILIO_AUTH_TOKEN": TOKEN, "IVR_SIMULATOR_PASSWORD": PASSWORD})
-    client = app.test_client()
+def test_wrong_passwords_are_limited_per_client_and_page_across_workers(tmp_path):
+    """Two apps on one state folder are two workers of one server (or one server and the same
+    one restarted): a guesser's tries add up across them."""
+    settings = {"IVR_MENU": str(MAIN_MENU), "TWILIO_AUTH_TOKEN": TOKEN, "IVR_SIMULATOR_PASSWORD": PASSWORD, "IVR_STATE_DIR": str(tmp_path)}
+    first, second = (create_app({**settings, "IVR_STATS_PASSWORD": "another long password"}).test_client() for _ in range(2))
     guesser = {"REMOTE_ADDR": "198.51.100.7"}
-    for guess in range(5):
+    for guess, client in enumerate((first, second, first, second, first)):
         assert client.get("/simulator", headers=basic(f"guess-{guess}"), environ_base=guesser).status_code == 401
-    locked = client.get("/simulator", headers=basic(PASSWORD), environ_base=guesser)
-    assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0  # even the right password waits
-    # another client is not locked out by someone else's guesses
-    assert client.get("/simulator", headers=basic(PASSWORD), environ_base={"REMOTE_ADDR": "203.0.113.5"}).status_code == 200
+    for client in (first, second, create_app(settings).test_client()):  # and a restarted server
+        locked = client.get("/simulator", headers=basic(PASSWORD), environ_base=guesser)
+        assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0  # even the right password waits
+    # another client is not locked out by someone else's guesses, nor is the statistics page
+    assert second.get("/simulator", headers=basic(PASSWORD), environ_base={"REMOTE_ADDR": "203.0.113.5"}).status_code == 200
+    assert second.get("/stats", headers=basic("another long password"), environ_base=guesser).status_code == 200
+    # an IPv6 guesser is one client across its /64
+    for guess in range(5):
+        v6 = {"REMOTE_ADDR": f"2001:db8:1:2::{guess + 1:x}"}
+        assert first.get("/simulator", headers=basic(f"v6-{guess}"), environ_base=v6).status_code == 401
+    assert second.get("/simulator", headers=basic(PASSWORD), environ_base={"REMOTE_ADDR": "2001:db8:1:2::99"}).status_code == 429
+    assert second.get("/simulator", headers=basic(PASSWORD), environ_base={"REMOTE_ADDR": "2001:db8:1:3::1"}).status_code == 200
+    stored = (tmp_path / "lockout.sqlite3").read_bytes()
+    assert PASSWORD.encode() not in stored and b"guess-" not in stored  # what was typed is never kept
+
+
+def get_from(address: str, port: int, path: str, password: str) -> int:
+    """A request from one of the loopback addresses (127.0.0.0/8), as a distinct client."""
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=(address, 0))
+    try:
+        connection.request("GET", path, headers=basic(password))
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+def test_lock_out_holds_across_gunicorn_workers_and_a_restart(menu_dir):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .test_gunicorn import free_port, start_gunicorn, stop
+
+    port = free_port()
+    settings = {"WEB_CONCURRENCY": "4", "IVR_SIMULATOR_PASSWORD": PASSWORD, "IVR_STATS_URL": "off"}
+    process = start_gunicorn(menu_dir, port, menu_dir / "access.log", **settings)
+    try:
+        assert get_from("127.0.0.2", port, "/simulator", PASSWORD) == 200
+        with ThreadPoolExecutor(3) as pool:  # at once, so that they land on different workers
+            assert list(pool.map(lambda i: get_from("127.0.0.2", port, "/simulator", f"guess-{i}"), range(3))) == [401] * 3
+    finally:
+        stop(process)
+    process = start_gunicorn(menu_dir, port, menu_dir / "access.log", **settings)  # restarted: fresh workers
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            assert list(pool.map(lambda i: get_from("127.0.0.2", port, "/simulator", f"more-{i}"), range(2))) == [401] * 2
+        assert [get_from("127.0.0.2", port, "/simulator", PASSWORD) for _ in range(8)] == [429] * 8  # on every worker
+        assert get_from("127.0.0.3", port, "/simulator", PASSWORD) == 200  # staff elsewhere get in
+    finally:
+        stop(process)
 
 
 def test_api_is_stateless_and_rejects_bad_actions():

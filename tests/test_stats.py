@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
@@ -61,7 +63,7 @@ def five_calls(app) -> list[Call]:
         # Starts in Spanish, chooses CoNEHT; the transfer is canceled, so the line tries the national one.
         call(app, "voice?lang=es").press("2").dial_outcome("canceled"),
     ]
-    app.extensions["ivr_count"].flush()
+    app.extensions["ivr_count"].save()
     return calls
 
 
@@ -102,8 +104,11 @@ def test_public_report_hides_counts_under_three(tmp_path):
     assert csv.splitlines()[0] == "measure,name,detail,count"
     assert "calls,,,5" in csv and "by_language,es,,<3" in csv and "transfers,national,busy,<3" in csv
     assert not re.search(r",[12]$", csv, re.MULTILINE)  # no 1 or 2 anywhere
+    today = datetime.now(ZoneInfo("America/Denver")).date().isoformat()
+    assert csv.splitlines()[1] == f"period,{today},{today},"  # the real first and last day, not an empty row
     table = CliRunner().invoke(main, ["stats", "--public"], env=env).output
-    assert "counts under 3 shown as <3" in table and re.search(r"in language es\s+<3", table)
+    assert "counts under 3 shown as <3" in table and re.search(r"in Español\s+<3", table)
+    assert re.search(r"What is human trafficking\?\s+<3", table) and "what_is" not in table  # sections by their names
 
 
 def test_days_and_hours_are_denver_time_and_prune_deletes_old_days(tmp_path):
@@ -113,11 +118,11 @@ def test_days_and_hours_are_denver_time_and_prune_deletes_old_days(tmp_path):
     # 03:30 UTC on 2 December is 20:30 on Tuesday 1 December in Denver (UTC-7 in winter).
     counter.clock = lambda: datetime(2026, 12, 2, 3, 30, tzinfo=timezone.utc).timestamp()
     call(app).hangup()
-    counter.flush()
+    counter.save()
     counter.clock, counter._slot_until = (lambda: datetime(2026, 12, 3, 18, 0, tzinfo=timezone.utc).timestamp()), 0.0
     call(app).hangup()
     call(app).hangup()
-    counter.flush()
+    counter.save()
     first = report(url, "--from", "2026-12-01", "--to", "2026-12-01")
     assert first["calls"] == 1 and first["calls_by_day"] == {"2026-12-01": 1}
     assert first["calls_by_hour_of_week"]["Tue"][20] == 1
@@ -148,24 +153,27 @@ def test_the_database_holds_no_caller_number_call_id_or_spoken_words(stats_url, 
         assert needle not in text and needle.lower() not in text.lower(), needle
 
 
-def test_postgres_stopped_mid_run_leaves_calls_unaffected_and_loses_no_counts(postgres_server, caplog):
+def test_postgres_stopped_mid_run_leaves_calls_unaffected_and_loses_no_counts(postgres_server, caplog, tmp_path):
     url = postgres_server.new_database()
-    app = line(url)
+    app = line(url, IVR_STATE_DIR=str(tmp_path))
     counter = app.extensions["ivr_count"]
     for _ in range(3):
         call(app).press("3").hangup()
-    assert counter.flush()
+    assert counter.save()
     postgres_server.stop()
     try:
         during = [call(app).press("3").press("1").press("0") for _ in range(4)]  # CallError on any bad answer
         assert all(c.dialled == ["+18883737888"] for c in during)
-        assert not counter.flush()  # the database is down: the counts wait in memory
+        assert not counter.save()  # the database is down: the counts go to disk
+        waiting = list((tmp_path / "stats-waiting").glob("*.jsonl"))
+        assert len(waiting) == 1 and '"what_is"' in waiting[0].read_text()
         health = app.test_client().get("/healthz").get_json()
-        assert health["status"] == "ok" and health["statistics"]["status"] == "degraded"
+        assert health["status"] == "ok" and health["statistics"]["status"] == "degraded" and health["statistics"]["on_disk"] == 1
         assert "Statistics database unavailable" in caplog.text
     finally:
         postgres_server.start()
-    assert counter.flush()
+    assert counter.save()  # what waited on disk first, then anything new
+    assert not list((tmp_path / "stats-waiting").glob("*.jsonl"))
     assert app.test_client().get("/healthz").get_json()["statistics"]["status"] == "ok"
     figures = report(url)
     assert figures["calls"] == 7 and figures["sections"]["what_is"] == 4 and figures["transfers"]["national"] == {
@@ -174,43 +182,88 @@ def test_postgres_stopped_mid_run_leaves_calls_unaffected_and_loses_no_counts(po
     assert figures["transfer_attempts"]["national"] == 4
 
 
-def test_a_slow_database_never_holds_up_a_call(tmp_path):
-    app = line(f"sqlite:///{tmp_path / 'stats.sqlite3'}")
+def test_a_hung_postgres_is_cut_off_in_time_and_its_counts_saved_once_when_it_is_back(postgres_server, tmp_path):
+    """Every process of the server stopped (SIGSTOP): no error comes back, nothing is refused, a
+    statement just never ends. The save gives up within its bound, the counts go to disk, calls
+    and /healthz are answered meanwhile, and once the server runs again every count is there once."""
+    url = postgres_server.new_database()
+    app = line(url, IVR_STATE_DIR=str(tmp_path))
     counter = app.extensions["ivr_count"]
-    save, entered, release = counter.database.add, threading.Event(), threading.Event()
+    call(app).press("3").hangup()
+    assert counter.save()  # a pooled connection is open: the hang hits a statement, not a connect
+    call(app).press("3").press("2").hangup()
+    stopped = postgres_server.pause()
+    try:
+        outcome: list[bool] = []
+        saver = threading.Thread(target=lambda: outcome.append(counter.save()))
+        started = time.monotonic()
+        saver.start()
+        answered = [call(app).press("3").press("1") for _ in range(5)]  # while the save hangs
+        assert all(c.node == "what_is" for c in answered)
+        assert app.test_client().get("/healthz").status_code == 200
+        saver.join(counter.database.longest + 5)
+        took = time.monotonic() - started
+        assert outcome == [False], "the save never gave up"
+        assert took < counter.database.longest + 1, took  # bounded by our own watchdog, not the server
+        assert counter.status()["on_disk"] == 1
+        assert not counter.save()  # new counts join them on disk; a connect gives up after its timeout
+        assert counter.status()["on_disk"] == 2
+    finally:
+        postgres_server.resume(stopped)
+    assert counter.save()
+    figures = report(url)
+    assert figures["calls"] == 7 and figures["sections"]["victims"] == 1 and figures["sections"]["what_is"] == 5
 
-    def slow_add(batch):
-        entered.set()
-        release.wait(30)
-        save(batch)
 
-    counter.database.add = slow_add
+def test_counts_a_killed_process_left_on_disk_are_saved_once_by_the_next_start(tmp_path, caplog):
+    """A file no live process holds is an orphan: the next start saves it, oldest batch first,
+    skipping a line torn by the crash; saved again (a crash after the commit, before the file
+    was deleted), nothing is counted twice; a file that cannot be read stops nothing."""
+    from ivr.stats.database import database_url
+    from ivr.stats.spool import FOLDER, folder_key
+
+    url = f"sqlite:///{tmp_path / 'stats.sqlite3'}"
+    waiting = tmp_path / FOLDER
+    waiting.mkdir()
+    prefix = folder_key(database_url(url, tmp_path))
+    lines = [
+        '{"batch":1,"counts":[["2026-11-02",9,"","call","",2],["2026-11-02",9,"en","section","victims",2]]}',
+        '{"batch":2,"counts":[["2026-11-02",10,"","call","",3]]}',
+        '{"batch":3,"counts":[["2026-11-02",11,"","ca',  # torn by kill -9 in the middle of a write
+    ]
+    orphan = waiting / f"{prefix}-0123456789abcdef.jsonl"
+    orphan.write_text("\n".join(lines))
+    (waiting / f"{prefix}-unreadable.jsonl").mkdir()  # not a file: logged, left alone
+    (waiting / "0000000000-fedcba9876543210.jsonl").write_text(lines[1])  # another database's: not ours to save
+    line(url, IVR_STATE_DIR=str(tmp_path))
+    assert not orphan.exists() and "line 3 of" in caplog.text and "cannot read or delete" in caplog.text
+    figures = report(url, "--from", "2026-11-02", "--to", "2026-11-02")
+    assert figures["calls"] == 5 and figures["sections"]["victims"] == 2
+    orphan.write_text("\n".join(lines[:2]))  # the same batches again
+    app = line(url, IVR_STATE_DIR=str(tmp_path))
+    assert not orphan.exists() and report(url, "--from", "2026-11-02", "--to", "2026-11-02")["calls"] == 5
     call(app).hangup()
-    saver = threading.Thread(target=counter.flush)
-    saver.start()
-    assert entered.wait(10)
-    answered = [call(app).press("3").press("1") for _ in range(10)]  # while the save hangs
-    assert all(c.node == "what_is" for c in answered)
-    release.set()
-    saver.join(10)
-    counter.database.add = save
-    counter.flush()
-    assert report(f"sqlite:///{tmp_path / 'stats.sqlite3'}")["calls"] == 11
+    assert app.extensions["ivr_count"].save()  # the unreadable one never blocks saving
+    assert (waiting / "0000000000-fedcba9876543210.jsonl").exists()
 
 
-def test_unreachable_database_caps_the_buffer_counts_drops_and_says_degraded(tmp_path, caplog):
+def test_unreachable_database_and_disk_cap_the_counts_in_memory_and_count_drops(tmp_path, caplog):
     (tmp_path / "a-file").write_text("not a folder")
-    app = line(f"sqlite:///{tmp_path / 'a-file' / 'stats.sqlite3'}")  # cannot be created
+    nowhere = tmp_path / "a-file"
+    app = line(f"sqlite:///{nowhere / 'stats.sqlite3'}", IVR_STATE_DIR=str(nowhere / "state"))  # neither can be made
     assert "Statistics database unavailable at start" in caplog.text
     counter = app.extensions["ivr_count"]
     counter.cap = 5
     for _ in range(3):
         call(app).press("3").press("1").press("0").dial_outcome("completed")  # every answer still right
-    assert not counter.flush()
+    assert not counter.save()
     status = app.test_client().get("/healthz").get_json()["statistics"]
-    assert status["status"] == "degraded" and status["waiting"] <= 5 + 1 and status["dropped"] > 0  # the cap, and the count of drops
+    assert status["status"] == "degraded" and status["dropped"] > 0 and status["on_disk"] == 0  # the cap, and the count of drops
     assert caplog.text.count("Statistics database unavailable (") == 1  # logged once, not per save
-    assert not counter.flush()
+    assert caplog.text.count("cannot keep the waiting counts on disk") == 1
+    kept = sum(len(counts) for _, counts in counter._batches)
+    assert kept <= 5 + 1  # the cap, plus the one count of what was dropped
+    assert not counter.save()
     assert caplog.text.count("Statistics database unavailable (") == 1
 
 
@@ -242,7 +295,7 @@ def test_browser_phone_test_calls_are_not_counted(tmp_path):
     for actions in ([], [["press", "3"]], [["press", "3"], ["press", "1"]]):  # the page replays the call each time
         assert client.post("/simulator/api/call", json={"actions": actions}).status_code == 200
     Call(AppTransport(app)).start().press("3")  # and a call as Twilio would make it
-    app.extensions["ivr_count"].flush()
+    app.extensions["ivr_count"].save()
     assert report(url)["calls"] == 1
 
 
@@ -251,7 +304,7 @@ def test_dashboard_needs_its_password_in_production(tmp_path):
     assert line(url).test_client().get("/stats").status_code == 404  # production, no password: no page
     with pytest.raises(ConfigError, match="IVR_STATS_PASSWORD"):
         line(url, IVR_STATS_PASSWORD="short")
-    app = line(url, IVR_STATS_PASSWORD="a long stats password")
+    app = line(url, IVR_STATS_PASSWORD="a long stats password", IVR_STATE_DIR=str(tmp_path))
     five_calls(app)
     client = app.test_client()
     assert client.get("/stats").status_code == 401
@@ -276,7 +329,7 @@ def test_status_callback_is_signed_and_counts_only_a_length_bucket(tmp_path):
     c = call(app).hangup()
     c.call_ended(700)
     c.call_ended(9_999_999)
-    app.extensions["ivr_count"].flush()
+    app.extensions["ivr_count"].save()
     assert report(url)["call_length"]["10 min or more"] == 2
 
 
@@ -354,8 +407,34 @@ def test_two_servers_share_one_postgresql_database(postgres_server):
     for app in (first, second, first):
         call(app).press("3").press("2").hangup()
     for app in (first, second):
-        assert app.extensions["ivr_count"].flush()
+        assert app.extensions["ivr_count"].save()
     figures = report(url)
     assert figures["calls"] == 3 and figures["sections"]["victims"] == 3 and figures["input"]["keys"] == 6
-    rows = postgres_server.dump(url).count("'section', 'victims'")
-    assert rows == 1  # one counter row per hour, language and event, whoever added to it
+    dump = postgres_server.dump(url).splitlines()
+    for table in ("ivr_counts", "ivr_days"):  # one counter row per hour (and per day), language and event, whoever added to it
+        assert sum(line.startswith(table + ":") and "'section', 'victims'" in line for line in dump) == 1, table
+
+
+def test_tables_of_the_previous_version_are_upgraded_when_the_server_starts(stats_url):
+    """Version 1 had the hourly counts only: the per-day sums reports read are made from them."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(stats_url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "CREATE TABLE ivr_counts (day DATE, hour SMALLINT, lang VARCHAR(8), event VARCHAR(32), detail VARCHAR(64), n BIGINT NOT NULL, PRIMARY KEY (day, hour, lang, event, detail))"
+            )
+        )
+        conn.execute(text("CREATE TABLE ivr_schema (version INTEGER NOT NULL)"))
+        conn.execute(text("INSERT INTO ivr_schema VALUES (1)"))
+        for hour, n in ((9, 2), (15, 3)):
+            conn.execute(text(f"INSERT INTO ivr_counts VALUES ('2026-11-02', {hour}, '', 'call', '', {n})"))
+            conn.execute(text(f"INSERT INTO ivr_counts VALUES ('2026-11-02', {hour}, 'en', 'section', 'victims', {n})"))
+    engine.dispose()
+    app = line(stats_url)
+    call(app).press("3").press("2").hangup()
+    assert app.extensions["ivr_count"].save()
+    old = report(stats_url, "--from", "2026-11-02", "--to", "2026-11-02")
+    assert old["calls"] == 5 and old["sections"]["victims"] == 5 and old["calls_by_hour_of_week"]["Mon"][15] == 3
+    assert report(stats_url)["calls"] == 6

@@ -10,15 +10,15 @@ the proxy saw.
 from __future__ import annotations
 
 import hmac
-import threading
 import time
-from collections import OrderedDict
+from pathlib import Path
 
 from flask import Blueprint, Flask, Request, Response, abort, current_app, request
 from twilio.request_validator import RequestValidator
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .events import TEST_CALL
+from .lockout import Failures, client_of
 
 MIN_PASSWORD = 12
 # A form field only `ivr twilio check` sends, in a request it signs with the auth token: the line
@@ -61,41 +61,39 @@ def check_signature() -> None:
 
 
 class PasswordGate:
-    """HTTP Basic password for a staff page, with failed attempts limited per client address.
+    """HTTP Basic password for a staff page, with wrong passwords limited per client address and
+    page: after `attempts` within `window` seconds, that address is refused that page (even
+    with the right password) until the oldest of them is `window` old. Other addresses, and the
+    other staff page, are not affected. The failures are kept in the state folder, so every
+    worker and a restarted server count the same ones (lockout.py)."""
 
-    Counts live in this process only (each worker keeps its own): enough to turn guessing
-    into a crawl, with no shared store to run.
-    """
-
-    def __init__(self, setting: str, password: str, *, attempts: int = 5, window: float = 300.0, max_clients: int = 10_000):
+    def __init__(self, setting: str, password: str, state_dir: Path, page: str, *, attempts: int = 5, window: float = 300.0):
         if len(password) < MIN_PASSWORD:
             raise ConfigError(f"{setting} must be at least {MIN_PASSWORD} characters long (it has {len(password)}).")
         self.password = password.encode()
+        self.page = page
         self.attempts = attempts
         self.window = window
-        self.max_clients = max_clients
-        self._failures: OrderedDict[str, list[float]] = OrderedDict()
-        self._lock = threading.Lock()
+        self.failures = Failures(state_dir, window)
 
     def check(self, realm: str) -> Response | None:
         """None when the request carries the password; otherwise a 401 (or 429 while locked out)."""
-        client = request.remote_addr or "-"
-        now = time.monotonic()
-        with self._lock:
-            recent = [t for t in self._failures.get(client, []) if now - t < self.window]
-            if len(recent) >= self.attempts:
-                wait = int(self.window - (now - recent[0])) + 1
-                return Response("Too many wrong passwords; try again later.", 429, {"Retry-After": str(wait)})
+        client = client_of(request.remote_addr)
+        now = time.time()  # wall-clock time: shared with other processes and the next start
         auth = request.authorization
-        given = ((auth.password or "") if auth else "").encode()
-        if hmac.compare_digest(given, self.password):
+        if auth is None:  # a browser's first request carries no password: not a try
+            return self._ask(realm)
+        recent = self.failures.recent(self.page, client, now)
+        if len(recent) >= self.attempts:
+            wait = int(recent[-self.attempts] + self.window - now) + 1
+            return Response("Too many wrong passwords; try again later.", 429, {"Retry-After": str(max(wait, 1))})
+        if hmac.compare_digest((auth.password or "").encode(), self.password):
             return None
-        if auth is not None:  # a browser's first request carries no password: not a failure
-            with self._lock:
-                self._failures[client] = recent + [now]
-                self._failures.move_to_end(client)
-                while len(self._failures) > self.max_clients:
-                    self._failures.popitem(last=False)
+        self.failures.add(self.page, client, now)
+        return self._ask(realm)
+
+    @staticmethod
+    def _ask(realm: str) -> Response:
         return Response("This page needs its password.", 401, {"WWW-Authenticate": f'Basic realm="{realm}"'})
 
 
@@ -107,7 +105,7 @@ def open_staff_page(app: Flask, bp: Blueprint, setting: str) -> bool:
     if app.config.get("TWILIO_AUTH_TOKEN") and not password:
         return False
     if password:
-        app.extensions[f"ivr_gate.{bp.name}"] = PasswordGate(setting, password)
+        app.extensions[f"ivr_gate.{bp.name}"] = PasswordGate(setting, password, Path(app.config["IVR_STATE_DIR"]), bp.name)
     app.register_blueprint(bp)
     return True
 

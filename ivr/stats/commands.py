@@ -18,13 +18,14 @@ from .report import Names, as_csv, as_table, build, public
 from .setup import open_database
 
 DATE = click.DateTime(["%Y-%m-%d"])
+BOUND = 60.0  # seconds a command's database call may take (pruning rewrites a SQLite file)
 
 
 def database_from_env() -> Database:
     """The database the server counts into: IVR_STATS_URL, else the SQLite file in its state folder."""
     menu = os.environ.get("IVR_MENU", DEFAULT_MENU)
     try:
-        database = open_database(os.environ.get("IVR_STATS_URL", ""), state_dir(menu, os.environ.get("IVR_STATE_DIR", "")))
+        database = open_database(os.environ.get("IVR_STATS_URL", ""), state_dir(menu, os.environ.get("IVR_STATE_DIR", "")), bound=BOUND)
     except ConfigError as err:
         raise click.ClickException(str(err)) from None
     if database is None:
@@ -61,9 +62,11 @@ def stats(ctx: click.Context, start: datetime | None, end: datetime | None, fmt:
         return
     if start and end and start > end:
         raise click.BadParameter("--from must not be after --to.")
-    database = database_from_env()
+    database, names = database_from_env(), menu_names()
     try:
-        report = build(database.totals(_day(start), _day(end)), _day(start), _day(end), menu_names())
+        # The period as it really is: from the first counted day (today before any count) to today.
+        first, last = _day(start) or database.first_day() or today(), _day(end) or today()
+        report = build(database.totals(first, last), first, last, names)
     except Exception as err:  # noqa: BLE001 - a database that is down: say so, no traceback
         raise click.ClickException(f"Cannot read the statistics database ({describe(err)}).") from None
     if for_public:
@@ -73,7 +76,11 @@ def stats(ctx: click.Context, start: datetime | None, end: datetime | None, fmt:
     elif fmt == "csv":
         sys.stdout.write(as_csv(report))
     else:
-        click.echo(as_table(report))
+        click.echo(as_table(report, names))
+
+
+def today() -> date:
+    return datetime.now(TIMEZONE).date()
 
 
 @stats.command()
@@ -81,7 +88,7 @@ def stats(ctx: click.Context, start: datetime | None, end: datetime | None, fmt:
 @click.option("--yes", is_flag=True, help="Do not ask.")
 def prune(before: datetime, yes: bool) -> None:
     """Delete old counts for good (SQLite's file is rewritten so they do not linger)."""
-    if before.date() > datetime.now(TIMEZONE).date() and not yes:
+    if before.date() > today() and not yes:
         click.confirm(f"{before.date()} is in the future: this deletes every count up to today too. Go on?", abort=True)
     elif not yes:
         click.confirm(f"Delete every count from before {before.date()}?", abort=True)

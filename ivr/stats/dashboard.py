@@ -4,24 +4,36 @@ Open in development mode; with TWILIO_AUTH_TOKEN set (production) it exists only
 IVR_STATS_PASSWORD is set, under the same rules as the browser phone's password. The
 page shows exact counts (staff only); its CSV download is the public report, with counts
 under 3 hidden.
+
+The page never holds up a call. It shares no lock with the saver thread (it reads what is
+saved: the last few seconds of calls appear on the next visit); its database calls are
+bounded like every other (connection.py); after a failure it does not try the database again
+for a few seconds; and only one worker at a time reads for it (a lock file in the state
+folder, never waited on): while the database hangs, one worker waits out the bound and every
+other one answers calls.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
-from datetime import date, datetime, timedelta
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
 
-from flask import Blueprint, Flask, Response, abort, current_app, render_template, request
+from flask import Blueprint, Flask, Response, current_app, render_template, request
 
 from ..line.security import ask_password, open_staff_page
 from . import charts
 from .counters import TIMEZONE, Counters
-from .report import DAYS, Names, as_csv, build, public
+from .period import FIELDS, Period, ask, limit
+from .report import DAYS, INPUT_WORDS, OUTCOME_WORDS, Names, as_csv, build, public
 
 log = logging.getLogger("ivr.stats")
 bp = Blueprint("stats", __name__, template_folder="templates", url_prefix="/stats")
-DEFAULT_DAYS = 30
-OUTCOME_WORDS = ("answered", "busy", "no answer", "failed", "canceled")  # Twilio's outcomes, in words
+READING = "stats-page.lock"
 
 
 def register(app: Flask) -> None:
@@ -34,62 +46,86 @@ def register(app: Flask) -> None:
 ask_password(bp, "statistics")
 
 
-def period() -> tuple[date, date]:
-    """?from=YYYY-MM-DD&to=YYYY-MM-DD, both included; by default the last 30 days, local time."""
-    today = datetime.now(TIMEZONE).date()
-    try:
-        end = date.fromisoformat(request.args["to"]) if request.args.get("to") else today
-        start = date.fromisoformat(request.args["from"]) if request.args.get("from") else end - timedelta(days=DEFAULT_DAYS - 1)
-    except ValueError:
-        abort(400, "Dates are written YYYY-MM-DD, for example 2026-12-01.")
-    if start > end:
-        abort(400, "The first date must not be after the last one.")
-    return start, end
+class Busy(Exception):
+    """Another request is reading the statistics right now."""
 
 
-def figures(start: date, end: date) -> dict | None:
-    """The report for the period, with this process's latest counts saved first; None if off."""
+def figures(period: Period) -> dict | None:
+    """The report for the period, limited to the days the data holds (None if counting is off).
+    Raises when the database cannot be read (or failed a moment ago), Busy when another worker
+    is reading it."""
     counter: Counters | None = current_app.extensions.get("ivr_count")
     if counter is None:
         return None
-    counter.flush()
-    menu = current_app.extensions["ivr_store"].menu
-    return build(counter.database.totals(start, end), start, end, Names.of(menu))
+    database = counter.database
+    if database.recently_failed():
+        raise ConnectionError("the statistics database failed a moment ago")
+    with one_reader(Path(current_app.config["IVR_STATE_DIR"])):
+        limit(period, database.first_day(), datetime.now(TIMEZONE).date())
+        return build(
+            database.totals(period.start, period.end), period.start, period.end, Names.of(current_app.extensions["ivr_store"].menu)
+        )
+
+
+@contextmanager
+def one_reader(state_dir: Path) -> Iterator[None]:
+    """Only one worker of this server reads the statistics for a page at a time (an flock on a
+    file in the state folder, never waited on: others are Busy). Without a state folder to
+    lock in, nothing is limited."""
+    try:
+        fd = os.open(state_dir / READING, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError:
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise Busy from None
+        except OSError:  # a file system without locks: nothing is limited
+            pass
+        yield
+    finally:
+        os.close(fd)
+
+
+def read(period: Period) -> tuple[dict | None, str | None, int]:
+    """(report, problem, HTTP status) for a period whose fields were read without error."""
+    try:
+        report = figures(period)
+    except Busy:
+        return None, "busy", 503
+    except Exception as err:  # noqa: BLE001 - the page says so; calls are unaffected
+        log.error("The statistics page could not read the database: %s", type(err).__name__)
+        return None, "unreachable", 503
+    return report, None if report is not None else "off", 200
 
 
 @bp.get("")
 def page() -> tuple[str, int]:
-    start, end = period()
-    try:
-        report = figures(start, end)
-    except Exception as err:  # noqa: BLE001 - the page says so; calls are unaffected
-        log.error("The statistics page could not read the database: %s", type(err).__name__)
-        return render_template("stats.html", report=None, problem="unreachable", start=start, end=end), 503
+    period = ask(request.args)
+    if period.errors:
+        return render_template("stats.html", period=period, fields=FIELDS, report=None, problem="dates"), 400
+    report, problem, status = read(period)
     if report is None:
-        return render_template("stats.html", report=None, problem="off", start=start, end=end), 200
+        return render_template("stats.html", period=period, fields=FIELDS, report=None, problem=problem), status
     menu = current_app.extensions["ivr_store"].menu
-    lang = menu.default_language
-    titles = {node_id: node.title.get(lang) or node_id for node_id, node in menu.nodes.items()}
-    hotline_names = {h.id: h.name.get(lang, h.id) for h in menu.hotlines.values()}
-    days = {}
-    day = start
-    while day <= end:  # every day of the period, quiet ones too
-        days[day.isoformat()] = report["calls_by_day"].get(day.isoformat(), 0)
-        day += timedelta(days=1)
+    lang = request.accept_languages.best_match(list(menu.languages)) or menu.default_language
+    names = Names.of(menu, lang)
     cells, busiest = charts.heat(report["calls_by_hour_of_week"])
+    transfers = report["transfers"]
     drawn = {
-        "days": charts.upward(days),
-        "languages": charts.across({menu.languages[c].name if c in menu.languages else c: n for c, n in report["by_language"].items()}),
-        "sections": charts.across({titles.get(s, s): n for s, n in sorted(report["sections"].items(), key=lambda i: -i[1])}),
-        "outcomes": {
-            h: charts.across(dict(zip(OUTCOME_WORDS, report["transfers"][h].values(), strict=True)), 100) for h in report["transfers"]
-        },
-        "input": charts.across(report["input"], 100),
-        "length": charts.across(report["call_length"], 100),
+        "time": charts.over_time(report["calls_by_day"], period.start, period.end),
+        "languages": charts.bars({names.language(c): n for c, n in report["by_language"].items()}),
+        "sections": charts.bars({names.section(s): n for s, n in sorted(report["sections"].items(), key=lambda i: -i[1])}),
+        "outcomes": {h: charts.bars({OUTCOME_WORDS[o]: n for o, n in transfers[h].items()}) for h in transfers},
+        "input": charts.bars({INPUT_WORDS[k]: n for k, n in report["input"].items()}),
+        "length": charts.bars(report["call_length"]),
     }
+    counter: Counters = current_app.extensions["ivr_count"]
     return render_template(
-        "stats.html", report=report, problem=None, start=start, end=end, charts=drawn, cells=cells, busiest=busiest,
-        week_days=DAYS, hotline_names=hotline_names,
+        "stats.html", period=period, fields=FIELDS, report=report, problem=None, charts=drawn, cells=cells, busiest=busiest,
+        week_days=DAYS, names=names, lang=lang, saving=counter.status(),
     ), 200  # fmt: skip
 
 
@@ -101,11 +137,15 @@ def not_stored(response: Response) -> Response:
 
 
 @bp.get("/report.csv")
-def csv_report() -> Response:
+def csv_report() -> Response | tuple[str, int]:
     """The public report (counts under 3 shown as "<3") for the period, as a download."""
-    start, end = period()
-    report = figures(start, end)
+    period = ask(request.args)
+    if period.errors:
+        return render_template("stats.html", period=period, fields=FIELDS, report=None, problem="dates"), 400
+    report, problem, status = read(period)
     if report is None:
-        abort(404, "Counting is off (IVR_STATS_URL=off).")
-    name = f"line-statistics-{start.isoformat()}-to-{end.isoformat()}-public.csv"
+        return render_template(
+            "stats.html", period=period, fields=FIELDS, report=None, problem=problem
+        ), 404 if problem == "off" else status
+    name = f"line-statistics-{period.start.isoformat()}-to-{period.end.isoformat()}-public.csv"
     return Response(as_csv(public(report)), mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
 
 from ..line import events as ev
@@ -18,19 +20,58 @@ from .database import Totals
 
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 SMALL = "<3"
+OUTCOME_WORDS = {"completed": "answered", "busy": "busy", "no-answer": "no answer", "failed": "failed", "canceled": "canceled"}
+INPUT_WORDS = {"keys": "pressed keys", "speech": "spoke"}
+TITLE_LENGTH = 70  # a first sentence longer than this is no name for a section
+FIRST_SENTENCE = re.compile(r"^\s*(.+?[.?!])(\s|$)")
 
 
 @dataclass(frozen=True)
 class Names:
-    """The menu's languages, hotlines and nodes: listed in every report, heard or not."""
+    """The menu's languages, hotlines and nodes: listed in every report, heard or not; and what
+    staff call them, in one of the menu's languages (an id the menu does not name stays an id)."""
 
     languages: tuple[str, ...] = ()
     hotlines: tuple[str, ...] = ()
     sections: tuple[str, ...] = ()
+    language_names: Mapping[str, str] = field(default_factory=dict)
+    hotline_names: Mapping[str, str] = field(default_factory=dict)
+    section_names: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, menu: Menu) -> Names:
-        return cls(tuple(menu.languages), tuple(menu.hotlines), tuple(menu.nodes))
+    def of(cls, menu: Menu, lang: str | None = None) -> Names:
+        default = menu.default_language
+        lang = lang if lang in menu.languages else default
+        return cls(
+            tuple(menu.languages),
+            tuple(menu.hotlines),
+            tuple(menu.nodes),
+            {code: language.name for code, language in menu.languages.items()},
+            {h.id: h.name.get(lang) or h.name.get(default) or h.id for h in menu.hotlines.values()},
+            {node_id: section_title(node.title, node.prompt, lang, default) or node_id for node_id, node in menu.nodes.items()},
+        )
+
+    def language(self, code: str) -> str:
+        return self.language_names.get(code, code)
+
+    def hotline(self, hotline: str) -> str:
+        return self.hotline_names.get(hotline, hotline)
+
+    def section(self, node: str) -> str:
+        return self.section_names.get(node, node)
+
+
+def section_title(title: Mapping[str, str], prompt: Mapping[str, str], lang: str, default: str) -> str | None:
+    """A node's name for staff: its title, else the first sentence it says when that is short
+    ("What is human trafficking?"), in `lang` or else the menu's default language."""
+    for text in (title.get(lang), title.get(default)):
+        if text:
+            return text.strip()
+    for text in (prompt.get(lang), prompt.get(default)):
+        found = FIRST_SENTENCE.match(text or "")
+        if found and len(found.group(1)) <= TITLE_LENGTH:
+            return found.group(1)
+    return None
 
 
 def build(totals: Totals, start: date | None, end: date | None, names: Names = Names()) -> dict:
@@ -120,34 +161,38 @@ def as_csv(report: dict) -> str:
     return buffer.getvalue()
 
 
-def as_table(report: dict) -> str:
+def as_table(report: dict, names: Names = Names()) -> str:
     """For staff at a terminal: the figures in plain words, grouped."""
     period = f"{report['from'] or 'the first count'} to {report['to'] or 'today'} ({report['timezone']} time)"
     lines = [f"Calls to the line, {period}" + ("; public: counts under 3 shown as <3" if report.get("public") else ""), ""]
 
     def row(label: str, value: object, indent: int = 0) -> None:
-        lines.append(f"{' ' * indent}{label:<{34 - indent}}{value!s:>8}")
+        lines.append(f"{' ' * indent}{label:<{66 - indent}}{value!s:>8}")
 
     row("Calls answered", report["calls"])
     for lang, n in report["by_language"].items():
-        row(f"in language {lang}", n, 2)
-    lines.append("")
-    heads = ("tried", "answered", "busy", "no answer", "failed", "canceled", "failover")
-    lines.append(f"{'Transfers':<16}" + "".join(f"{h:>10}" for h in heads))
+        row(f"in {names.language(lang)}", n, 2)
     for hotline, outcomes in report["transfers"].items():
-        values = (report["transfer_attempts"][hotline], *outcomes.values(), report["failover_used"][hotline])
-        lines.append(f"  {hotline:<14}" + "".join(f"{v!s:>10}" for v in values))
+        lines += ["", f"Transfers to {names.hotline(hotline)}"]
+        row("tried", report["transfer_attempts"][hotline], 2)
+        for outcome, n in outcomes.items():
+            row(OUTCOME_WORDS.get(outcome, outcome), n, 4)
+        row("tried after the other hotline did not connect", report["failover_used"][hotline], 2)
     lines.append("")
     row("Both hotlines failed", report["both_hotlines_failed"])
     row("Put through after silence", report["escalations"]["silence"])
     row("Put through after wrong keys", report["escalations"]["wrong_keys"])
     row("Asked for help by voice", report["safety_phrases"])
-    row("Turns by keys", report["input"]["keys"])
-    row("Turns by speech", report["input"]["speech"])
-    for title, key in (("Sections heard", "sections"), ("Call length", "call_length"), ("Calls per day", "calls_by_day")):
+    for kind, n in report["input"].items():
+        row(f"Turns where the caller {INPUT_WORDS.get(kind, kind)}", n)
+    for title, key, name in (
+        ("Sections heard", "sections", names.section),
+        ("Call length", "call_length", str),
+        ("Calls per day", "calls_by_day", str),
+    ):
         lines += ["", title]
-        for name, n in report[key].items():
-            row(name, n, 2)
+        for item, n in report[key].items():
+            row(name(item), n, 2)
     if report["dropped"]:
-        lines.append(f"\nNote: {report['dropped']} counts were lost while the database was unreachable.")
+        lines.append(f"\nNote: {report['dropped']} counts were lost while neither the database nor the disk could take them.")
     return "\n".join(lines)
