@@ -34,7 +34,12 @@ def test_the_shipped_front_door_meets_both_targets(lang):
 
 def test_lint_says_when_a_silent_caller_waits_too_long_for_a_person(menu_dir):
     path = menu_dir / "menus" / "main.yaml"
-    path.write_text(BASE.replace("    retry:\n      silences: 1\n    say:\n      en: [main menu", "    retry:\n      silences: 3\n    say:\n      en: [main menu"), encoding="utf-8")
+    path.write_text(
+        BASE.replace(
+            "    retry:\n      silences: 1\n    say:\n      en: [main menu", "    retry:\n      silences: 3\n    say:\n      en: [main menu"
+        ),
+        encoding="utf-8",
+    )
     warnings, _ = lint_menu(load_menu(path))
     slow = [w for w in warnings if w.code == "slow-to-a-person"]
     assert {w.message.split()[1] for w in slow} == {"en", "es"} and all("over 45" in w.message for w in slow)
@@ -55,14 +60,30 @@ def test_privacy_by_key_from_the_front_door_and_after_get_help(dial, lang):
     call.press("4")
     heard = call.last_heard
     words = {
-        "en": ["does not record your call or keep anything you say", "this line's number, not yours", "call history", "phone bill", "hang up at any time and call back", "never calls anyone"],
-        "es": ["no graba su llamada ni guarda nada", "el número de esta línea, no el suyo", "historial de llamadas", "factura", "colgar en cualquier momento", "nunca llama a nadie"],
+        "en": [
+            "does not record your call or keep anything you say",
+            "this line's number, not yours",
+            "call history",
+            "phone bill",
+            "hang up at any time and call back",
+            "never calls anyone",
+        ],
+        "es": [
+            "no graba su llamada ni guarda nada",
+            "el número de esta línea, no el suyo",
+            "historial de llamadas",
+            "factura",
+            "colgar en cualquier momento",
+            "nunca llama a nadie",
+        ],
     }[lang]
     assert call.node == "privacy" and all(w in heard for w in words), heard
     assert "delete" not in heard and "borr" not in heard  # not advised: deleting can itself be noticed
     help_call = dial().press("9") if lang == "es" else dial()
     help_call.press("3").press("5")
-    assert ("To hear how this call stays private, press 3." if lang == "en" else "Para saber cómo se protege su privacidad, oprima 3.") in help_call.last_heard
+    assert (
+        "To hear how this call stays private, press 3." if lang == "en" else "Para saber cómo se protege su privacidad, oprima 3."
+    ) in help_call.last_heard
     help_call.press("3")
     assert help_call.node == "privacy"
 

@@ -56,8 +56,8 @@ def five_calls(app) -> list[Call]:
         call(app).press("3").press("1").press("0").dial_outcome("busy").dial_outcome("completed").hangup().call_ended(45),
         # Switches to Spanish, asks for help by voice; nobody answers, then CoNEHT fails too.
         call(app).press("9").say(SPOKEN, 0.9).dial_outcome("no-answer").dial_outcome("failed").hangup().call_ended(200),
-        # Silent three times: put through to a person.
-        call(app).silence().silence().silence().dial_outcome("completed"),
+        # Silent on the front door: put through to a person.
+        call(app).silence().dial_outcome("completed"),
         # Three wrong keys: put through to a person; hangs up while it rings.
         call(app).press("7").press("7").press("7").hangup(),
         # Starts in Spanish, chooses CoNEHT; the transfer is canceled, so the line tries the national one.
@@ -82,8 +82,12 @@ def test_whole_calls_give_exact_figures(stats_url):
     assert figures["transfer_attempts"] == {"national": 5, "coneht": 3}
     assert figures["failover_used"] == {"national": 1, "coneht": 2}
     assert figures["both_hotlines_failed"] == 1
-    assert figures["escalations"] == {"silence": 1, "wrong_keys": 1}
+    assert figures["escalations"] == {"silence": 1, "wrong_keys": 1, "not_understood": 0}
     assert figures["safety_phrases"] == 1
+    assert figures["situations"] == {
+        **dict.fromkeys(("danger", "control", "forced", "immigration", "needs", "report", "police", "cant_talk", "privacy"), 0),
+        "danger": 1,
+    }
     assert figures["input"] == {"keys": 8, "speech": 1}
     assert figures["call_length"] == {"under 1 min": 1, "1-3 min": 0, "3-10 min": 1, "10 min or more": 0}
     sections = figures["sections"]

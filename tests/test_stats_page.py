@@ -138,7 +138,7 @@ def test_sections_and_outcomes_read_in_plain_words_in_the_staff_language(tmp_pat
     client = app.test_client()
     english = client.get("/stats").text
     assert "What is human trafficking?" in english and "Topics menu" in english  # a title first, else the first sentence
-    assert "You have reached the Denver human trafficking awareness line." in english
+    assert "This is the Denver human trafficking line." in english  # the first sentence that is not a key to press
     assert not re.search(r">\s*(what_is|learn|get_help|law_enforcement|no-answer|completed)\s*<", english)  # no ids
     assert "no answer" in english and "answered" in english
     spanish = client.get("/stats", headers={"Accept-Language": "es-MX,es;q=0.9,en;q=0.5"}).text

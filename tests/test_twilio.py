@@ -168,7 +168,7 @@ def public_line(monkeypatch, tmp_path):
 
 def calls_counted(app) -> int:  # noqa: ANN001
     """Calls in the statistics, as `ivr stats` reports them."""
-    app.extensions["ivr_count"].flush()
+    app.extensions["ivr_count"].save()
     env = {"IVR_STATS_URL": app.config["IVR_STATS_URL"], "IVR_MENU": str(MAIN_MENU)}
     result = CliRunner().invoke(main, ["stats", "--format", "json"], env=env)
     assert result.exit_code == 0, result.output

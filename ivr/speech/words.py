@@ -158,7 +158,11 @@ def analyse(said: str) -> list[Token]:
     before = ""
     for word in open_words(said.split()):
         if word not in FUNCTION_WORDS:
-            pair = before + word if before and word != NOT and len(before) + len(word) <= SPLIT_WORD and min(len(before), len(word)) <= 4 else None
+            pair = (
+                before + word
+                if before and word != NOT and len(before) + len(word) <= SPLIT_WORD and min(len(before), len(word)) <= 4
+                else None
+            )
             tokens.append(Token(*stems(word), stems(pair) if pair else None))
         before = word if word != NOT else ""
     return tokens

@@ -29,7 +29,7 @@ from ..line.security import ask_password, open_staff_page
 from . import charts
 from .counters import TIMEZONE, Counters
 from .period import FIELDS, Period, ask, limit
-from .report import DAYS, INPUT_WORDS, OUTCOME_WORDS, Names, as_csv, build, public
+from .report import DAYS, INPUT_WORDS, OUTCOME_WORDS, SITUATION_WORDS, Names, as_csv, build, public
 
 log = logging.getLogger("ivr.stats")
 bp = Blueprint("stats", __name__, template_folder="templates", url_prefix="/stats")
@@ -120,6 +120,7 @@ def page() -> tuple[str, int]:
         "sections": charts.bars({names.section(s): n for s, n in sorted(report["sections"].items(), key=lambda i: -i[1])}),
         "outcomes": {h: charts.bars({OUTCOME_WORDS[o]: n for o, n in transfers[h].items()}) for h in transfers},
         "input": charts.bars({INPUT_WORDS[k]: n for k, n in report["input"].items()}),
+        "situations": charts.bars({SITUATION_WORDS[k]: n for k, n in report["situations"].items()}),
         "length": charts.bars(report["call_length"]),
     }
     counter: Counters = current_app.extensions["ivr_count"]

@@ -16,14 +16,29 @@ from datetime import date
 
 from ..line import events as ev
 from ..menu import Menu
+from ..menu.model import PERSON_SITUATIONS, SITUATIONS
 from .database import Totals
 
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 SMALL = "<3"
 OUTCOME_WORDS = {"completed": "answered", "busy": "busy", "no-answer": "no answer", "failed": "failed", "canceled": "canceled"}
 INPUT_WORDS = {"keys": "pressed keys", "speech": "spoke"}
+# What callers described by voice (events.SITUATION), in plain words: never what they said.
+SITUATION_WORDS = {
+    "danger": "danger, fear or violence",
+    "control": "not free to leave, watched, documents taken",
+    "forced": "forced work or sex, a debt to pay off",
+    "immigration": "threats of deportation",
+    "needs": "wanting out, nowhere to go",
+    "report": "worried about someone else, a tip",
+    "police": "asked for the police or 911",
+    "cant_talk": "could not talk",
+    "privacy": "asked about privacy",
+}
+ESCALATION_WORDS = {"silence": "silence", "wrong_keys": "wrong keys", "not_understood": "words not understood"}
 TITLE_LENGTH = 70  # a first sentence longer than this is no name for a section
-FIRST_SENTENCE = re.compile(r"^\s*(.+?[.?!])(\s|$)")
+SENTENCE = re.compile(r"\s*(.+?[.?!])(?=\s|$)")
+NAMES_A_KEY = re.compile(r"\b(press|oprima|marque|pulse)\b", re.IGNORECASE)  # "...or press 0." names no section
 
 
 @dataclass(frozen=True)
@@ -62,15 +77,19 @@ class Names:
 
 
 def section_title(title: Mapping[str, str], prompt: Mapping[str, str], lang: str, default: str) -> str | None:
-    """A node's name for staff: its title, else the first sentence it says when that is short
-    ("What is human trafficking?"), in `lang` or else the menu's default language."""
+    """A node's name for staff: its title, else the first short sentence it says that is not a
+    key to press ("What is human trafficking?", "This is the Denver human trafficking line."),
+    in `lang` or else the menu's default language."""
     for text in (title.get(lang), title.get(default)):
         if text:
             return text.strip()
     for text in (prompt.get(lang), prompt.get(default)):
-        found = FIRST_SENTENCE.match(text or "")
-        if found and len(found.group(1)) <= TITLE_LENGTH:
-            return found.group(1)
+        for found in SENTENCE.finditer(text or ""):
+            sentence = found.group(1)
+            if not NAMES_A_KEY.search(sentence):
+                if len(sentence) <= TITLE_LENGTH:
+                    return sentence
+                break
     return None
 
 
@@ -110,7 +129,9 @@ def build(totals: Totals, start: date | None, end: date | None, names: Names = N
         "failover_used": {h: failovers.get(h, 0) for h in hotlines},
         "both_hotlines_failed": sum(per(ev.BOTH_FAILED).values()),
         "escalations": per(ev.ESCALATION, ev.ESCALATIONS),
-        "safety_phrases": sum(per(ev.SAFETY).values()),
+        "situations": (situations := per(ev.SITUATION, SITUATIONS)),
+        # a person at once, because of what the caller said (before 2026-12: the safety phrases)
+        "safety_phrases": sum(per(ev.SAFETY).values()) + sum(situations[name] for name in PERSON_SITUATIONS),
         "input": per(ev.INPUT, ev.INPUTS),
         "call_length": per(ev.CALL_LENGTH, tuple(name for _, name in ev.LENGTHS)),
         "calls_by_day": by_day,
@@ -145,6 +166,7 @@ def rows(report: dict) -> list[tuple[str, str, str, object]]:
     out.append(("both_hotlines_failed", "", "", report["both_hotlines_failed"]))
     out += [("escalations", why, "", n) for why, n in report["escalations"].items()]
     out.append(("safety_phrases", "", "", report["safety_phrases"]))
+    out += [("situations", name, "", n) for name, n in report["situations"].items()]
     out += [("input", kind, "", n) for kind, n in report["input"].items()]
     out += [("sections", node, "", n) for node, n in report["sections"].items()]
     out += [("call_length", bucket, "", n) for bucket, n in report["call_length"].items()]
@@ -180,12 +202,13 @@ def as_table(report: dict, names: Names = Names()) -> str:
         row("tried after the other hotline did not connect", report["failover_used"][hotline], 2)
     lines.append("")
     row("Both hotlines failed", report["both_hotlines_failed"])
-    row("Put through after silence", report["escalations"]["silence"])
-    row("Put through after wrong keys", report["escalations"]["wrong_keys"])
-    row("Asked for help by voice", report["safety_phrases"])
+    for why, n in report["escalations"].items():
+        row(f"Put through after {ESCALATION_WORDS.get(why, why)}", n)
+    row("Put through at once for what they described by voice", report["safety_phrases"])
     for kind, n in report["input"].items():
         row(f"Turns where the caller {INPUT_WORDS.get(kind, kind)}", n)
     for title, key, name in (
+        ("What callers described by voice", "situations", lambda s: SITUATION_WORDS.get(s, s)),
         ("Sections heard", "sections", names.section),
         ("Call length", "call_length", str),
         ("Calls per day", "calls_by_day", str),
