@@ -43,43 +43,57 @@ WEAK = 70  # below this it is not a match at all
 WHOLE = 97  # what was said is one of the menu's phrases, near enough letter for letter
 LOW_CONFIDENCE = 0.35  # Twilio's own doubt: below this only a near-perfect match acts
 NUMBERS = {
-    "0": "zero oh cero", "1": "one won uno una", "2": "two to too dos", "3": "three tree tres", "4": "four for cuatro",
+    "0": "zero oh cero cerito", "1": "one won uno una", "2": "two to too dos", "3": "three tree tres", "4": "four for cuatro",
     "5": "five cinco", "6": "six seis", "7": "seven siete", "8": "eight ocho", "9": "nine nueve",
     "*": "star asterisk asterisco estrella estrellita", "#": "pound hash hashtag numeral gato gatito",
 }  # fmt: skip
 SOUNDS_LIKE = frozenset("to too for won tree oh".split())  # heard for a number, or just a word
 KEY_WORDS = {word: key for key, words in NUMBERS.items() for word in words.split()} | {key: key for key in NUMBERS}
 # "press two", "number 2", "option two", "oprima dos", "marque el dos": the word after is a key.
-PRESS_WORDS = frozenset("press push dial number option key oprima oprimo marque marco marcar pulse presione numero opcion tecla".split())
+PRESS_WORDS = frozenset(
+    "press push hit dial number option key oprima oprimo marque marco marcar pulse presione numero opcion tecla".split()
+)
 # Said around a key without changing it: "the star key", "la tecla del gato", "el cuatro".
-KEY_FRAME = frozenset("the key button el la tecla del boton".split())
+KEY_FRAME = frozenset("the key button el la tecla del boton escojo elijo quiero".split())
 PRESS = re.compile(r"\b(?:" + "|".join(sorted(PRESS_WORDS)) + r")\s+(?:el\s+|la\s+)?(\S+)")
 _KEY_SIGNS = frozenset("*#")  # the only characters besides words and spaces normalise() keeps
 GUESSED = (*m.PERSON_SITUATIONS, "report")  # what the word model may decide: a person (the rest needs words said)
-MODEL_MARGIN = 4.0  # log odds by which the word model must find a situation likelier than anything else
+MODEL_MARGIN = 2.0  # log odds by which the word model must find a situation likelier than anything else
 ANSWERED_AFTER_LANGUAGE = ("cant_talk", "privacy")  # "I can't speak English" is a language, not "can't talk"
 NEGATION_REACH = 2  # words before a menu phrase in which a negation turns it down ("not the national one")
 
 
-def _stems(*words: str) -> frozenset[str]:
-    return frozenset(s for word in words for s in stems(word)[1:])
+def _stems(english: str, spanish: str) -> frozenset[str]:
+    """Words as stems of their own language, "en:fear", "es:mied" (English and Spanish stems of
+    one word can meet by chance: Spanish "workers" stems to "work")."""
+    return frozenset([f"en:{stems(w).en}" for w in english.split()] + [f"es:{stems(w).es}" for w in spanish.split()])
+
+
+def _said(tokens: list[Token]) -> frozenset[str]:
+    """The stems of what was said, in the form `_stems` gives."""
+    return frozenset([f"en:{t.en}" for t in tokens] + [f"es:{t.es}" for t in tokens])
 
 
 # Knowledge about people, not about any menu: who a sentence is about, and what turns a word
 # about the police into fear of them or into a question about them.
-FEAR = _stems(*"afraid scared scare fear frightened terrified miedo asustada asustado temor".split())
+FEAR = _stems("afraid scared scare fear frightened terrified", "miedo asustada asustado temor")
 ASKING_ABOUT = _stems(
-    *"respond response handle handles investigate investigation investigations work works deal treat role case cases trafficking"
-    " unit units special detective detectives investigator investigators"
-    " responde responden trabaja trabajan hace hacen investiga investigan caso casos trata manejan unidad unidades especial".split()
+    "respond response handle handles investigate investigation investigations work works deal treat role case cases trafficking"
+    " unit units special detective detectives investigator investigators",
+    "responde responden trabaja trabajan hace hacen investiga investigan caso casos trata manejan unidad unidades especial",
 )
-ME = frozenset("i me myself we us yo nos nosotros nosotras conmigo".split())
+ME = frozenset("i me myself we us my mine our yo mi mis nos nosotros nosotras conmigo nuestro nuestra".split())
 SOMEONE_ELSE = _stems(
-    *"friend friends neighbor neighbors neighbour sister brother cousin daughter niece nephew aunt uncle coworker coworkers"
-    " roommate girl girls woman women lady guy worker workers nanny employee kid kids teen teenager student"
-    " amiga amigo amigas vecina vecino vecinas hermana hermano prima primo hija sobrina sobrino tia tio compañero compañera"
-    " compañeros muchacha muchachas muchacho niña niñas niño mujer mujeres señora trabajadores trabajadora".split()
+    "friend friends neighbor neighbors neighbour sister brother cousin daughter niece nephew aunt uncle coworker coworkers"
+    " roommate girl girls woman women lady guy nanny employee kid kids teen teenager student",
+    "amiga amigo amigas vecina vecino vecinas hermana hermano prima primo hija sobrina sobrino tia tio compañero compañera"
+    " compañeros muchacha muchachas muchacho niña niñas niño mujer mujeres señora",
 )
+ASKING_FIRST = frozenset(
+    "is are do does did can could will would what who whom where why how when which should isnt"
+    " que quien quienes donde como cuando cual cuales por hay pueden puede es son".split()
+)
+ABOUT_ME = frozenset("i me myself we us yo nos nosotros nosotras conmigo".split())  # the caller, not their belongings
 
 
 @dataclass(frozen=True)
@@ -158,6 +172,14 @@ class Understanding:
         # The floor's heading for fear of the police is heard whenever the police are.
         self.index = PhraseIndex({name: by_lang for name, by_lang in phrases.items() if name in situations or name == FEARED})
 
+    def topic(self, book: Phrasebook, tokens: list[Token], words: list[str]) -> Heard | None:
+        """The section a question is about, by the sections' own words, as a choice at this node."""
+        found = self.topics.best(tokens, languages_of(words))
+        if found is None:
+            return None
+        action = m.Action(m.GOTO, found)
+        return Heard("choice", next((c for c in book.choices if c.action == action), Choice(action, "", None, ())))
+
     def guess(self, tokens: list[Token]) -> str | None:
         """The situation the word model finds far likelier than anything else, if any."""
         if self.model is None:
@@ -180,7 +202,7 @@ class Understanding:
             found[match.label] = found.get(match.label, False) or not match.negated
         if not found:
             return None
-        stems_said = {t.en for t in tokens} | {t.es for t in tokens}
+        stems_said = _said(tokens)
         if "police" in found:
             # Asking for the police, 911, an ambulance: the 911 sentence. But not when the police
             # are feared or refused ("I don't want the police", "la policía no, me deportan"):
@@ -190,13 +212,13 @@ class Understanding:
             )
             if not refused and not stems_said & ASKING_ABOUT:
                 return "police"
-            found.pop("police")
             if refused:
-                found["danger"] = True
+                return "danger"  # about themselves, whoever else the sentence names
+            found.pop("police")
         if found.pop(FEARED, None) is not None:
-            found["danger"] = True
+            return "danger"
         person = next((name for name in m.PERSON_SITUATIONS if name in found), None)
-        about_me = any(t.word in ME for t in tokens)
+        about_me = any(t.word in ABOUT_ME for t in tokens)
         if person and (about_me or not (stems_said & SOMEONE_ELSE or "report" in found)):
             return person
         if person or "report" in found:
@@ -257,6 +279,11 @@ def hear(transcript: str, confidence: float, book: Phrasebook, understanding: Un
     if key is not None:
         return Heard("key", key=key)
     situation = understanding.situation(tokens, words) if understanding is not None else None
+    if situation not in (None, "police", "danger") and asks_about_the_world(transcript, tokens):
+        # "Do traffickers take passports?" asks about a topic; "they took my passport" does not.
+        topic = understanding.topic(book, tokens, words)
+        if topic is not None:
+            return topic
     if situation is not None and situation not in ANSWERED_AFTER_LANGUAGE:
         return Heard("situation", situation=situation)
     choice = _choose(scores, confidence, book, heard_whole)
@@ -268,12 +295,17 @@ def hear(transcript: str, confidence: float, book: Phrasebook, understanding: Un
     guessed = understanding.guess(tokens)
     if guessed is not None:
         return Heard("situation", situation=guessed)
-    topic = understanding.topics.best(tokens, languages_of(words)) if choice.kind == "nothing" else None
-    if topic is not None:  # (between two named choices, the caller hears both instead)
-        return Heard(
-            "choice", next((c for c in book.choices if c.action == m.Action(m.GOTO, topic)), Choice(m.Action(m.GOTO, topic), "", None, ()))
-        )
+    if choice.kind == "nothing":  # (between two named choices, the caller hears both instead)
+        return understanding.topic(book, tokens, words) or choice
     return choice
+
+
+def asks_about_the_world(transcript: str, tokens: list[Token]) -> bool:
+    """A question (Twilio writes its "?"; or a question word first) that is not about the caller
+    ("do they only go after girls?", not "can they take my kids?")."""
+    first = normalise(transcript).split(" ", 1)[0]
+    question = transcript.rstrip().endswith("?") or first in ASKING_FIRST
+    return question and not any(token.word in ME for token in tokens)
 
 
 def _choose(scores: dict[int, float], confidence: float, book: Phrasebook, heard_whole: set[int] = frozenset()) -> Heard:  # type: ignore[assignment]

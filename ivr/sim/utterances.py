@@ -142,7 +142,11 @@ def run_suite(suite: list[Utterance], transport: Transport, menu: Menu, token: s
         heard = [e for e in call.events[since:] if e.kind == "say"]
         # the language of the first thing the line says back (later it may offer the others)
         spoken_in = heard[0].language[:2] if heard and heard[0].language else lang
-        if call.dialled:
+        apology = menu.message("error", menu.language(spoken_in).code)
+        if heard and heard[0].text.startswith(apology):
+            got = "error"  # the line failed and apologised: never what the caller needed
+            ok = False
+        elif call.dialled:
             got = numbers.get(call.dialled[-1], call.dialled[-1])
             ok = got == utterance.expect or (utterance.expect == PERSON and got == person)
         else:

@@ -27,7 +27,10 @@ from typing import NamedTuple
 from .words import NOT, Token
 
 MODEL = Path(__file__).with_name("model.json")
-OTHER = "other"  # menu words, small talk, noise: not a situation
+# What is not a situation, in two kinds that look nothing alike: the menu's own matters (a topic,
+# a hotline, a key, a language) and everyday life (a wrong number, the TV, an errand).
+MENU, NOISE = "menu", "noise"
+OTHER = (MENU, NOISE)
 SMOOTHING = 0.5
 MIN_COUNT = 1  # features seen this often at least are kept
 
@@ -89,13 +92,15 @@ class SituationModel:
         return totals
 
     def guess(self, tokens: list[Token], situations: Iterable[str]) -> Guess:
-        """The likeliest of `situations` (those the menu has), and its lead over "something else"."""
+        """The likeliest of `situations` (those the menu has), and its lead over the likelier of
+        the menu's matters and everyday life."""
         scores = self.scores(tokens)
         known = [s for s in situations if s in scores]
-        if not known or OTHER not in scores:
+        others = [scores[o] for o in OTHER if o in scores]
+        if not known or not others:
             return Guess(None, 0.0)
         best = max(known, key=scores.__getitem__)
-        margin = scores[best] - scores[OTHER]
+        margin = scores[best] - max(others)
         return Guess(best if margin > 0 else None, margin)
 
     def as_json(self) -> str:

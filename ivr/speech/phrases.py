@@ -36,7 +36,7 @@ NEAR = 86  # a long word this close to a phrase's word counts as it ("deportid",
 NEAR_MIN = 6  # ...only words this long: short words are too easily near something else
 NEAR_MAX = 12  # ...and no longer: no phrase word is, and two words run together rarely are
 NEARLY_KEPT = 4096  # near misses remembered (words, not sentences)
-NEAR_CHECKED = 60  # words of one sentence looked at for near misses (a minute of speech has ~150)
+NEAR_CHECKED = 30  # words of one sentence looked at for near misses (a minute of speech has ~150)
 EXACT_BELOW = 4  # a stem shorter than this is heard only as the words written ("mata", not "more")
 FLOOR = Path(__file__).with_name("floor.yaml")
 FEARED = "police_feared"  # the floor's heading for fear of the police: a caller in danger
@@ -124,6 +124,10 @@ class PhraseIndex:
             lang: frozenset(stem for p in self.patterns if p.lang == lang for slot in p.slots for stem in slot) | {NOT}
             for lang in self.starting
         }
+        # Words heard only as written, and short stems heard only in a sentence plainly in the
+        # phrase's language: looked up without building a marked string for every word said.
+        self.exact = {lang: frozenset(w[1:] for w in words if w.startswith(EXACT)) for lang, words in self.vocabulary.items()}
+        self.short = {lang: frozenset(w[1:] for w in words if w.startswith(SHORT)) for lang, words in self.vocabulary.items()}
         # Long phrase words by themselves and with one letter left out: a word said is near one
         # of them when it, or it less one letter, is found here (a letter wrong, missing or added).
         self.near: dict[str, dict[str, set[str]]] = {}
@@ -160,25 +164,28 @@ class PhraseIndex:
         match): its stem, the stem of it joined with the word before ("pass port", "en
         cerrada"), the word as written, and a phrase word it is nearly ("deportid")."""
         known, near, spanish = self.vocabulary[lang], self.near[lang], lang == "es"
+        exact, short = self.exact[lang], self.short[lang]
         heard = []
         guesses = NEAR_CHECKED  # near misses looked for in so many words at most: bounded work
         for token in tokens:
             stem = token.es if spanish else token.en
-            at = {stem} if stem in known else set()
-            joined = None
-            if token.joined is not None:
-                joined = token.joined.es if spanish else token.joined.en
-                if joined in known:
-                    at.add(joined)
-            if EXACT + token.word in known:
-                at.add(EXACT + token.word)
-            if single and SHORT + stem in known:
-                at.add(SHORT + stem)
-            if self.fuzzy and not at and guesses > 0:
+            joined = None if token.joined is None else token.joined.es if spanish else token.joined.en
+            at = None
+            if stem in known:
+                at = {stem}
+            if joined is not None and joined in known:
+                at = (at or set()) | {joined}
+            if token.word in exact:
+                at = (at or set()) | {EXACT + token.word}
+            if single and stem in short:
+                at = (at or set()) | {SHORT + stem}
+            if at is None and self.fuzzy and guesses > 0:
                 for said in (stem, joined):
                     if said is not None and NEAR_MIN <= len(said) <= NEAR_MAX:
                         guesses -= 1
-                        at.update(self._near(said, lang, near))
+                        found = self._near(said, lang, near)
+                        if found:
+                            at = (at or set()) | found
             heard.append(frozenset(at) if at else NOTHING)
         return heard
 

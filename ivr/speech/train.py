@@ -14,11 +14,11 @@ from pathlib import Path
 
 import yaml
 
-from .model import MODEL, OTHER, SituationModel
+from .model import MENU, MODEL, NOISE, SituationModel
 from .phrases import FEARED, floor
 from .words import Token, analyse, normalise
 
-NOT_SITUATIONS = ("menu", "noise", "language")  # categories of the suites that name no situation
+AS_LABEL = {"menu": MENU, "language": MENU, "noise": NOISE}  # the suites' categories that name no situation
 
 
 def tuning_files(root: Path) -> list[Path]:
@@ -27,13 +27,13 @@ def tuning_files(root: Path) -> list[Path]:
 
 
 def examples(paths: list[Path]) -> list[tuple[list[Token], str]]:
-    """(words, situation or OTHER) for every tuning sentence and every built-in phrase."""
+    """(words, situation, menu or noise) for every tuning sentence and every built-in phrase."""
     found = []
     for path in paths:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         for item in data["utterances"]:
-            category = item.get("category", "")
-            label = OTHER if category in NOT_SITUATIONS or not category else category
+            category = item.get("category") or "menu"
+            label = AS_LABEL.get(category, category)
             found.append((analyse(normalise(item["say"])), label))
     for name, by_lang in floor().items():
         label = "danger" if name == FEARED else name
