@@ -29,7 +29,7 @@ from typing import NamedTuple
 from rapidfuzz import fuzz, process
 
 from ..menu import model as m
-from ..speech.model import SituationModel, shipped
+from ..speech.model import NOISE, OTHER, SituationModel, shipped
 from ..speech.phrases import FEARED, Match, PhraseIndex, floor
 from ..speech.topics import TopicIndex
 from ..speech.words import NOT, Token, analyse, is_negation, languages_of, normalise, plain, stems
@@ -51,13 +51,14 @@ SOUNDS_LIKE = frozenset("to too for won tree oh".split())  # heard for a number,
 KEY_WORDS = {word: key for key, words in NUMBERS.items() for word in words.split()} | {key: key for key in NUMBERS}
 # "press two", "number 2", "option two", "oprima dos", "marque el dos": the word after is a key.
 PRESS_WORDS = frozenset(
-    "press push hit dial number option key oprima oprimo marque marco marcar pulse presione numero opcion tecla".split()
+    "press pressing push hit dial number option key oprima oprimo marque marco marcar pulse presione numero opcion tecla".split()
 )
 # Said around a key without changing it: "the star key", "la tecla del gato", "el cuatro".
-KEY_FRAME = frozenset("the key button el la tecla del boton escojo elijo quiero".split())
-PRESS = re.compile(r"\b(?:" + "|".join(sorted(PRESS_WORDS)) + r")\s+(?:el\s+|la\s+)?(\S+)")
+KEY_FRAME = frozenset("the key button el la de tecla del boton escojo elijo quiero".split())
+PRESS = re.compile(r"\b(?:" + "|".join(sorted(PRESS_WORDS)) + r")\s+(?:el\s+|la\s+|the\s+)?(\S+)")
 _KEY_SIGNS = frozenset("*#")  # the only characters besides words and spaces normalise() keeps
 GUESSED = (*m.PERSON_SITUATIONS, "report")  # what the word model may decide: a person (the rest needs words said)
+EVERYDAY = 2.0  # log odds by which everyday life must beat every situation to overrule one word of trouble
 MODEL_MARGIN = 2.0  # log odds by which the word model must find a situation likelier than anything else
 ANSWERED_AFTER_LANGUAGE = ("cant_talk", "privacy")  # "I can't speak English" is a language, not "can't talk"
 NEGATION_REACH = 2  # words before a menu phrase in which a negation turns it down ("not the national one")
@@ -187,6 +188,16 @@ class Understanding:
         guess = self.model.guess(tokens, [s for s in self.known if s in GUESSED])
         return guess.situation if guess.margin >= MODEL_MARGIN else None
 
+    def _everyday(self, tokens: list[Token]) -> bool:
+        """A sentence the word model finds plainly about everyday life ("I'm locked out of my
+        email", "the police show was good", "I owe my sister twenty bucks"): a single word of
+        trouble in it is not trouble. A phrase of two words or more, or any doubt, still counts."""
+        if self.model is None:
+            return False
+        scores = self.model.scores(tokens)
+        situations = [score for name, score in scores.items() if name not in OTHER]
+        return NOISE in scores and bool(situations) and scores[NOISE] - max(situations) >= EVERYDAY
+
     @staticmethod
     def _refused(tokens: list[Token], matches: list[Match]) -> bool:
         """A negation just after a word for the police ("la policía no", "no cops"), or just
@@ -202,6 +213,11 @@ class Understanding:
             found[match.label] = found.get(match.label, False) or not match.negated
         if not found:
             return None
+        if self._everyday(tokens):  # one word of trouble each, in a sentence about everyday life
+            for label in {match.label for match in matches} - {match.label for match in matches if len(match.pattern.slots) > 1}:
+                found.pop(label, None)
+            if not found:
+                return None
         stems_said = _said(tokens)
         if "police" in found:
             # Asking for the police, 911, an ambulance: the 911 sentence. But not when the police
