@@ -59,7 +59,8 @@ PRESS = re.compile(r"\b(?:" + "|".join(sorted(PRESS_WORDS)) + r")\s+(?:el\s+|la\
 _KEY_SIGNS = frozenset("*#")  # the only characters besides words and spaces normalise() keeps
 GUESSED = (*m.PERSON_SITUATIONS, "report")  # what the word model may decide: a person (the rest needs words said)
 EVERYDAY = 2.0  # log odds by which everyday life must beat every situation to overrule one word of trouble
-MODEL_MARGIN = 2.0  # log odds by which the word model must find a situation likelier than anything else
+GUESS_FROM = 3  # different words a sentence needs before the word model weighs it
+MODEL_MARGIN = 1.0  # log odds by which the word model must find a situation likelier than anything else
 ANSWERED_AFTER_LANGUAGE = ("cant_talk", "privacy")  # "I can't speak English" is a language, not "can't talk"
 NEGATION_REACH = 2  # words before a menu phrase in which a negation turns it down ("not the national one")
 
@@ -106,6 +107,11 @@ class Choice:
     key: str | None
     phrases: tuple[str, ...]  # normalised, for matching
     spoken: tuple[str, ...] = ()  # as written, for Twilio's hints and for "Or say: ..."
+
+
+class Described(NamedTuple):
+    name: str  # a situation: danger ... privacy
+    weak: bool  # only single words of it were heard ("help"), no phrase, no fear of the police
 
 
 class Heard(NamedTuple):
@@ -182,8 +188,9 @@ class Understanding:
         return Heard("choice", next((c for c in book.choices if c.action == action), Choice(action, "", None, ())))
 
     def guess(self, tokens: list[Token]) -> str | None:
-        """The situation the word model finds far likelier than anything else, if any."""
-        if self.model is None:
+        """The situation the word model finds likelier than anything else, if any: in a sentence,
+        not a word or two ("sí sí", "is anybody there"), which phrases alone must carry."""
+        if self.model is None or len({t.word for t in tokens if t.word != NOT}) < GUESS_FROM:
             return None
         guess = self.model.guess(tokens, [s for s in self.known if s in GUESSED])
         return guess.situation if guess.margin >= MODEL_MARGIN else None
@@ -205,8 +212,16 @@ class Understanding:
         police = {match.start for match in matches if match.label == "police"}
         return any(NOT in (tokens[i].word for i in range(max(0, at - 3), min(len(tokens), at + 2))) for at in police)
 
-    def situation(self, tokens: list[Token], words: list[str]) -> str | None:
-        """The situation a caller describes, if any, by what matters most."""
+    def situation(self, tokens: list[Token], words: list[str]) -> Described | None:
+        """The situation a caller describes, if any, by what matters most, and whether single
+        words were all there was to it (then a question about the world is not that situation)."""
+        name = self._situation(tokens, words)
+        if name is None:
+            return None
+        matches = [match for match in self.index.find(tokens, languages_of(words)) if match.label == name]
+        return Described(name, bool(matches) and all(len(match.pattern.slots) == 1 for match in matches))
+
+    def _situation(self, tokens: list[Token], words: list[str]) -> str | None:
         found: dict[str, bool] = {}  # situation -> heard without a negation before it
         matches = self.index.find(tokens, languages_of(words))
         for match in matches:
@@ -294,8 +309,9 @@ def hear(transcript: str, confidence: float, book: Phrasebook, understanding: Un
     key = spoken_key(said, words)
     if key is not None:
         return Heard("key", key=key)
-    situation = understanding.situation(tokens, words) if understanding is not None else None
-    if situation not in (None, "police", "danger") and asks_about_the_world(transcript, tokens):
+    described = understanding.situation(tokens, words) if understanding is not None else None
+    situation = described.name if described is not None else None
+    if described is not None and described.weak and situation != "police" and asks_about_the_world(transcript, tokens):
         # "Do traffickers take passports?" asks about a topic; "they took my passport" does not.
         topic = understanding.topic(book, tokens, words)
         if topic is not None:
