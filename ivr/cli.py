@@ -11,6 +11,7 @@ import click
 
 from .deploy.commands import twilio
 from .menu import DEFAULT_MENU, MAX_BYTES, MenuInvalid, load_menu
+from .staff.recording_commands import recordings
 from .stats.commands import stats
 
 LIVE_MENU = os.environ.get("IVR_MENU", DEFAULT_MENU)
@@ -345,3 +346,4 @@ def fallback(path: str, output: str, caller_id: str | None) -> None:
 
 main.add_command(twilio)  # ivr twilio configure | check | purge (ivr/deploy/)
 main.add_command(stats)  # ivr stats [--from --to --format --public] | stats prune (ivr/stats/)
+main.add_command(recordings)  # ivr recordings script | status | accept (ivr/staff/)
