@@ -110,15 +110,21 @@ def call(url: str | None, menu_path: str, token: str | None, lang: str | None, t
 
     Type ? during the call for the commands (silence, dial outcomes, hang up).
     """
+    from .line.sentences import words
     from .sim.caller import Call, CallError
     from .sim.terminal import interactive_call
 
     if not url:
-        _load_or_report(menu_path)
+        menu = _load_or_report(menu_path)
+    else:  # a server elsewhere: its recordings are named by the local menu, if there is one
+        try:
+            menu = load_menu(menu_path)
+        except MenuInvalid:
+            menu = None
     transport, token = _transport(url, menu_path, token)
     phone = Call(transport, auth_token=token)
     try:
-        interactive_call(phone, lang)
+        interactive_call(phone, lang, words=words(menu) if menu is not None else None)
     except CallError as err:
         click.secho(f"The line failed: {err}", fg="red", err=True)
     if transcript_path:

@@ -13,7 +13,7 @@ import time
 from typing import NamedTuple
 
 from ..menu import model as m
-from . import hearing, listen, twiml
+from . import hearing, listen, sentences, twiml
 from .events import BOTH_FAILED, ESCALATION, FAILOVER, LANGUAGE, SECTION, SITUATION, TRANSFER, Event
 from .twiml import INVALID, MOVED, NOTICES, SILENCE, UNCLEAR, UNSURE, Line, Voice
 
@@ -39,6 +39,7 @@ class Renderer:
         self._spoken: dict[tuple[str, str], hearing.Phrasebook] = {}  # (node, lang) -> what can be said there
         self._shared: dict[str, list[hearing.Choice]] = {}  # lang -> what can be said everywhere
         self._understanding: hearing.Understanding | None = None  # what callers may describe, built when first needed
+        self._words: dict[str, str] | None = None  # what each recording says, for the simulators
         # Every answer is a pure function of its arguments, so a webhook is a cache lookup.
         # Plain dicts, not functools.lru_cache on bound methods: those make reference cycles
         # that keep a replaced menu alive until the cyclic collector finds them.
@@ -251,6 +252,12 @@ class Renderer:
         if self._understanding is None:
             self._understanding = hearing.Understanding(self.menu)
         return self._understanding
+
+    def words(self) -> dict[str, str]:
+        """What each sentence's recording says, by its name ("en/welcome.prompt"), made when first asked."""
+        if self._words is None:
+            self._words = sentences.words(self.menu)
+        return self._words
 
     def shared_choices(self, lang: str) -> list[hearing.Choice]:
         shared = self._shared.get(lang)

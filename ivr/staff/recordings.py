@@ -22,7 +22,7 @@ from ..menu.spoken import seconds
 MISSING, NEW, PRESENT, STALE, DAMAGED = "missing", "new", "present", "stale", "damaged"
 AUDIO_RATIO = (0.5, 2.0)  # a recording this much shorter or longer than its words is probably the wrong one
 DIGITS = re.compile(r"(?<!\d)\d(?!\d)(?:[ ,]+\d(?!\d))+")  # "9 1 1", "1, 8 8 8, 3 7 3": one digit at a time
-NUMBER = re.compile(r"(?<![\d ,])\d{2,}(?!\d)")  # "24", "200": said as numbers
+NUMBER = re.compile(r"\d{2,}")  # "24", "200": said as numbers (once the digit groups are taken out)
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def notes(text: str) -> str:
     digits = DIGITS.findall(text)
     if digits:
         said.append("digit by digit: " + "; ".join(digits))
-    numbers = NUMBER.findall(text)
+    numbers = NUMBER.findall(DIGITS.sub(" ", text))
     if numbers:
         said.append("as numbers: " + ", ".join(numbers))
     return "Read " + ", and ".join(said) + "." if said else ""
