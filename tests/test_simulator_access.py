@@ -139,5 +139,15 @@ def test_recordings_are_passed_to_the_page(menu_dir):
     client = app.test_client()
     after = client.post("/simulator/api/call", json={"actions": [["press", "3"]]}).get_json()
     plays = [e for e in after["events"] if e["kind"] == "play"]
-    assert plays == [{"kind": "play", "text": "audio/learn-en.wav", "language": "", "voice": "", "node": "welcome"}]
+    assert plays == [
+        {
+            "kind": "play",
+            "text": "audio/learn-en.wav",
+            "language": "",
+            "voice": "",
+            "node": "welcome",
+            "file": "learn-en.wav",
+            "words": "Choose a topic.",
+        }
+    ]
     assert client.get("/" + plays[0]["text"]).data == (menu_dir / "audio" / "learn-en.wav").read_bytes()

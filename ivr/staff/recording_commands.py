@@ -4,24 +4,20 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import sys
 from pathlib import Path
 
 import click
 
-from ..menu import DEFAULT_MENU
 from ..menu.recordings import load_library, write_manifest
 from . import recordings as rec
+from .menu_file import LIVE_MENU, load_or_report
 
-LIVE_MENU = os.environ.get("IVR_MENU", DEFAULT_MENU)
 MENU_ARG = click.argument("path", default=LIVE_MENU, type=click.Path(dir_okay=False))
 
 
 def _menu(path: str, audio: str | None = None):
-    from ..cli import _load_or_report
-
-    menu = _load_or_report(path)
+    menu = load_or_report(path)
     if audio:  # another folder of recordings, e.g. examples made to try the workflow
         menu = dataclasses.replace(menu, recordings=load_library(Path(audio)))
     return menu
