@@ -3,46 +3,22 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
 import click
 
 from .deploy.commands import twilio
-from .menu import DEFAULT_MENU, MAX_BYTES, MenuInvalid, load_menu
+from .menu import DEFAULT_MENU, MenuInvalid, load_menu
+from .staff.menu_file import LIVE_MENU
+from .staff.menu_file import load_or_report as _load_or_report
+from .staff.recording_commands import recordings
 from .stats.commands import stats
 
-LIVE_MENU = os.environ.get("IVR_MENU", DEFAULT_MENU)
 MENU_ARG = click.argument("path", default=LIVE_MENU, type=click.Path(dir_okay=False))
 FORMAT_OPT = click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="json is for editors and CI."
 )
-
-
-def _is_live(path: str) -> bool:
-    return Path(path).resolve() == Path(LIVE_MENU).resolve()
-
-
-def _load_or_report(path: str, fmt: str = "text", tail: str | None = None):
-    """Load a menu for a command, or print its problems (the first 50, text or JSON) and exit 1."""
-    try:
-        return load_menu(path, max_bytes=int(os.environ.get("IVR_MENU_MAX_BYTES", "") or MAX_BYTES))
-    except MenuInvalid as err:
-        if fmt == "json":
-            shown = [p.as_dict() for p in err.shown]
-            click.echo(json.dumps({"valid": False, "problems": shown, "not_shown": err.more}, indent=2))
-        else:
-            click.echo(err.report())
-            if tail is None:
-                # Only the live menu file has a last good menu behind it.
-                tail = (
-                    "The line keeps serving the last good menu until they are fixed."
-                    if _is_live(path)
-                    else "Fix them before this menu goes live."
-                )
-            click.echo(f"{len(err.problems)} error(s) in {path}. {tail}")
-        sys.exit(1)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -109,15 +85,21 @@ def call(url: str | None, menu_path: str, token: str | None, lang: str | None, t
 
     Type ? during the call for the commands (silence, dial outcomes, hang up).
     """
+    from .line.sentences import words
     from .sim.caller import Call, CallError
     from .sim.terminal import interactive_call
 
     if not url:
-        _load_or_report(menu_path)
+        menu = _load_or_report(menu_path)
+    else:  # a server elsewhere: its recordings are named by the local menu, if there is one
+        try:
+            menu = load_menu(menu_path)
+        except MenuInvalid:
+            menu = None
     transport, token = _transport(url, menu_path, token)
     phone = Call(transport, auth_token=token)
     try:
-        interactive_call(phone, lang)
+        interactive_call(phone, lang, words=words(menu) if menu is not None else None)
     except CallError as err:
         click.secho(f"The line failed: {err}", fg="red", err=True)
     if transcript_path:
@@ -345,3 +327,4 @@ def fallback(path: str, output: str, caller_id: str | None) -> None:
 
 main.add_command(twilio)  # ivr twilio configure | check | purge (ivr/deploy/)
 main.add_command(stats)  # ivr stats [--from --to --format --public] | stats prune (ivr/stats/)
+main.add_command(recordings)  # ivr recordings script | status | accept (ivr/staff/)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+import shutil
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from ivr import create_app
+from ivr import create_app, load_menu
 
 from .conftest import MAIN_MENU, ROOT, need
 
@@ -411,3 +412,27 @@ def test_statistics_dates_are_checked_beside_their_fields(browser, live_server, 
     expect(start).to_have_accessible_description(re.compile(r"Counting started on"))
     assert start.input_value() == end.input_value() == start.get_attribute("max")  # every count is from today
     context.close()
+
+
+def test_a_recording_plays_on_the_browser_phone_and_says_so(phone_at, menu_dir, tmp_path):
+    """Operators hear what callers hear: the recording itself, named, with its words, marked as played."""
+    from examples.make_recordings import make
+
+    from .recordings import spoken_tools
+
+    spoken_tools()
+    make(load_menu(menu_dir / "menus" / "main.yaml"), tmp_path / "made", ("greeting", "welcome.prompt"))  # never into audio/ itself
+    shutil.copytree(tmp_path / "made", menu_dir / "audio", dirs_exist_ok=True)
+    page = phone_at(390, 844, create_app({"IVR_MENU": str(menu_dir / "menus" / "main.yaml"), "TWILIO_AUTH_TOKEN": ""}))
+    page.click("#call")
+    greeting = page.locator("#transcript p.recording").first
+    expect(greeting.locator(".file")).to_have_text("en/greeting.wav")
+    expect(greeting).to_contain_text("If you are in immediate danger, hang up and call 9 1 1.")
+    expect(greeting.locator(".played")).to_have_text(re.compile(r"✓ played \d\.\d s"), timeout=15000)  # heard to its end
+    second = page.locator("#transcript p.recording").nth(1)
+    expect(second.locator(".file")).to_have_text("en/welcome.prompt.wav")
+    expect(second.locator(".played")).to_contain_text("played", timeout=15000)
+    expect(page.locator("#heard")).to_contain_text("If you are in immediate danger")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(ARTIFACTS / "phone-390-recording.png"))
+    assert page.problems == []

@@ -12,6 +12,7 @@ from twilio.request_validator import RequestValidator
 from ivr import MenuInvalid, create_app, load_menu
 
 from .conftest import MAIN_MENU, ROOT, TOKEN
+from .recordings import tone
 
 FORM = {"CallSid": "CA" + "2" * 32, "From": "+17205551234", "To": "+17205550123"}
 
@@ -121,16 +122,21 @@ def test_audio_played_when_present_and_spoken_otherwise(menu_dir):
         "  learn:\n    type: menu\n    audio:\n      en: learn-en.mp3\n      es: learn-es.mp3\n",
     )
     menu.write_text(text)
-    (menu_dir / "audio" / "learn-en.mp3").write_bytes(b"ID3fake-mp3")
-    app = create_app({"IVR_MENU": str(menu), "TWILIO_AUTH_TOKEN": ""})
+    (menu_dir / "audio" / "learn-en.mp3").write_bytes(tone(menu_dir / "scratch.wav").read_bytes())  # a WAV named .mp3
+    app = create_app({"IVR_MENU": str(menu), "TWILIO_AUTH_TOKEN": "", "IVR_RELOAD_INTERVAL": 0})
     client = app.test_client()
     en = ET.fromstring(client.post("/menu?node=learn&lang=en").data)
+    assert en.find("Gather/Play") is None and "Choose a topic" in " ".join(s.text for s in en.iter("Say"))  # mislabelled: spoken
+    (menu_dir / "audio" / "learn-en.mp3").unlink()
+    tone(menu_dir / "audio" / "learn-en.wav", 1.0)
+    menu.write_text(text.replace("en: learn-en.mp3", "en: learn-en.wav"))
+    en = ET.fromstring(client.post("/menu?node=learn&lang=en").data)
     es = ET.fromstring(client.post("/menu?node=learn&lang=es").data)
-    assert en.find("Gather/Play").text == "audio/learn-en.mp3"
+    assert en.find("Gather/Play").text == "audio/learn-en.wav"
     assert "Choose a topic" not in " ".join(s.text for s in en.iter("Say"))
     assert es.find("Gather/Play") is None  # the Spanish file is missing: spoken instead
     assert "Elija un tema" in " ".join(s.text for s in es.iter("Say"))
-    assert client.get("/audio/learn-en.mp3").data == b"ID3fake-mp3"
+    assert client.get("/audio/learn-en.wav").data == (menu_dir / "audio" / "learn-en.wav").read_bytes()
     assert client.get("/audio/../menus/main.yaml").status_code == 404
     assert client.get("/audio/%2e%2e/menus/main.yaml").status_code == 404
 

@@ -145,7 +145,7 @@ def test_only_the_live_menu_file_is_said_to_keep_the_last_good_menu(menu_dir, mo
     assert result.exit_code == 1 and "last good menu" not in result.output and "before this menu goes live" in result.output
     live = CliRunner().invoke(main, ["validate"])  # the default path is the live menu
     assert live.exit_code == 0
-    monkeypatch.setattr("ivr.cli.LIVE_MENU", str(other))
+    monkeypatch.setattr("ivr.staff.menu_file.LIVE_MENU", str(other))
     result = CliRunner().invoke(main, ["validate", str(other)])
     assert "The line keeps serving the last good menu" in result.output
 

@@ -9,6 +9,7 @@ import pytest
 from ivr import ConfigError, create_app
 
 from .conftest import MAIN_MENU, TOKEN
+from .recordings import tone
 
 
 def basic(password: str) -> dict[str, str]:
@@ -182,10 +183,20 @@ def test_an_error_before_the_last_action_never_replays_the_call(monkeypatch):
 def test_recordings_are_passed_to_the_page(menu_dir):
     menu = menu_dir / "menus" / "main.yaml"
     menu.write_text(menu.read_text().replace("  learn:\n    type: menu\n", "  learn:\n    type: menu\n    audio: {en: learn-en.wav}\n"))
-    (menu_dir / "audio" / "learn-en.wav").write_bytes(b"RIFF....WAVE")
+    tone(menu_dir / "audio" / "learn-en.wav")
     app = create_app({"IVR_MENU": str(menu), "TWILIO_AUTH_TOKEN": ""})
     client = app.test_client()
     after = client.post("/simulator/api/call", json={"actions": [["press", "3"]]}).get_json()
     plays = [e for e in after["events"] if e["kind"] == "play"]
-    assert plays == [{"kind": "play", "text": "audio/learn-en.wav", "language": "", "voice": "", "node": "welcome"}]
-    assert client.get("/" + plays[0]["text"]).data == b"RIFF....WAVE"
+    assert plays == [
+        {
+            "kind": "play",
+            "text": "audio/learn-en.wav",
+            "language": "",
+            "voice": "",
+            "node": "welcome",
+            "file": "learn-en.wav",
+            "words": "Choose a topic.",
+        }
+    ]
+    assert client.get("/" + plays[0]["text"]).data == (menu_dir / "audio" / "learn-en.wav").read_bytes()

@@ -13,7 +13,7 @@ from __future__ import annotations
 from twilio.twiml.voice_response import VoiceResponse
 
 from ..menu import model as m
-from .twiml import DIAL_TIMEOUT, Voice, read_numbers
+from .twiml import DIAL_TIMEOUT, Line, Voice, message, read_numbers
 
 
 def fallback_twiml(menu: m.Menu, caller_id: str | None = None) -> str:
@@ -21,15 +21,17 @@ def fallback_twiml(menu: m.Menu, caller_id: str | None = None) -> str:
     response = VoiceResponse()
     first = menu.hotlines[menu.nodes[menu.start].retry.final.target]
     order = [first] + [h for h in menu.hotlines.values() if h.id != first.id]
+    # Spoken, never played: Twilio fetches this document when our server cannot answer, and
+    # our server is where the recordings are.
     voices = [Voice(language) for language in menu.languages.values()]
     for voice in voices:  # safety first: the 911 sentence, then the apology
-        voice.say(response, menu.greeting[voice.code])
+        voice.say(response, Line("greeting", menu.greeting[voice.code]))
     for voice in voices:
-        voice.say(response, menu.message("error", voice.code))
+        voice.say(response, message(menu, "error", voice.code))
     for voice in voices:
         read_numbers(response, menu, voice, order)
     for voice in voices:
-        voice.say(response, menu.message("connecting", voice.code, hotline=first.name[voice.code]))
+        voice.say(response, message(menu, "connecting", voice.code, first.id, hotline=first.name[voice.code]))
     # No action URL: when the leg ends, however it ends, Twilio goes on to the next verb.
     response.dial(first.number, timeout=DIAL_TIMEOUT, answer_on_bridge=True, caller_id=caller_id)
     for voice in voices:

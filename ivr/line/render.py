@@ -13,9 +13,9 @@ import time
 from typing import NamedTuple
 
 from ..menu import model as m
-from . import hearing, listen, twiml
+from . import hearing, listen, sentences, twiml
 from .events import BOTH_FAILED, ESCALATION, FAILOVER, LANGUAGE, SECTION, SITUATION, TRANSFER, Event
-from .twiml import INVALID, MOVED, NOTICES, SILENCE, UNCLEAR, UNSURE, Voice
+from .twiml import INVALID, MOVED, NOTICES, SILENCE, UNCLEAR, UNSURE, Line, Voice
 
 DIAL_SUCCESS = ("completed", "answered")
 
@@ -39,6 +39,7 @@ class Renderer:
         self._spoken: dict[tuple[str, str], hearing.Phrasebook] = {}  # (node, lang) -> what can be said there
         self._shared: dict[str, list[hearing.Choice]] = {}  # lang -> what can be said everywhere
         self._understanding: hearing.Understanding | None = None  # what callers may describe, built when first needed
+        self._words: dict[str, str] | None = None  # what each recording says, for the simulators
         # Every answer is a pure function of its arguments, so a webhook is a cache lookup.
         # Plain dicts, not functools.lru_cache on bound methods: those make reference cycles
         # that keep a replaced menu alive until the cyclic collector finds them.
@@ -252,6 +253,12 @@ class Renderer:
             self._understanding = hearing.Understanding(self.menu)
         return self._understanding
 
+    def words(self) -> dict[str, str]:
+        """What each sentence's recording says, by its name ("en/welcome.prompt"), made when first asked."""
+        if self._words is None:
+            self._words = sentences.words(self.menu)
+        return self._words
+
     def shared_choices(self, lang: str) -> list[hearing.Choice]:
         shared = self._shared.get(lang)
         if shared is None:
@@ -262,15 +269,15 @@ class Renderer:
         self, hotline_id: str, lang: str, node_id: str, tried: tuple[str, ...], connected: bool, line: str, slow: bool
     ) -> Answer:
         menu = self.menu
-        voice = Voice(menu.language(lang), slow)
+        voice = self.voice(lang, slow)
         hotline = menu.hotlines.get(hotline_id)
         if connected:
             return Answer(twiml.goodbye_document(menu, voice))
         tried = tuple(t for t in tried if t in menu.hotlines) or ((hotline_id,) if hotline else ())
         nxt = self._untried(hotline, tried)
         if nxt is not None:
-            text = menu.message("transfer_failed", voice.code, hotline=hotline.name[voice.code]) if hotline else ""
-            return self._dial(nxt, voice, node_id, tried + (nxt.id,), text, line)
+            failed = twiml.message(menu, "transfer_failed", voice.code, hotline.id, hotline=hotline.name[voice.code]) if hotline else None
+            return self._dial(nxt, voice, node_id, tried + (nxt.id,), failed, line)
         back = node_id if node_id in menu.nodes else menu.start
         return Answer(twiml.numbers_document(menu, voice, hotline, back), ((voice.code, BOTH_FAILED, "", 1),))
 
@@ -287,16 +294,20 @@ class Renderer:
     ) -> str:
         node, language = self.menu.nodes[node_id], self.menu.language(lang)
         hints = listen.hints(node, language.code, self.shared_choices(language.code))
-        return twiml.node_document(self.menu, node, Voice(language, slow), hints, silences, invalids, notice, alternatives)
+        return twiml.node_document(self.menu, node, self.voice(language.code, slow), hints, silences, invalids, notice, alternatives)
 
     def _transfer(
         self, hotline_id: str, lang: str, node_id: str, tried: tuple[str, ...], reason: str | None, line: str, slow: bool
     ) -> Answer:
-        voice = Voice(self.menu.language(lang), slow)
-        prefix = self.menu.message(reason, voice.code) if reason else ""
+        voice = self.voice(lang, slow)
+        prefix = twiml.message(self.menu, reason, voice.code) if reason else None
         return self._dial(self.menu.hotlines[hotline_id], voice, node_id, tried, prefix, line)
 
-    def _dial(self, hotline: m.Hotline, voice: Voice, node_id: str, tried: tuple[str, ...], prefix: str, line: str) -> Answer:
+    def voice(self, lang: str, slow: bool = False) -> Voice:
+        """The line's voice in a language, with this menu's recordings."""
+        return Voice(self.menu.language(lang), slow, self.menu.recordings)
+
+    def _dial(self, hotline: m.Hotline, voice: Voice, node_id: str, tried: tuple[str, ...], prefix: Line | None, line: str) -> Answer:
         events: tuple[Event, ...] = ((voice.code, TRANSFER, hotline.id, 1),)
         if len(tried) > 1:  # an earlier hotline failed: this one is the failover
             events += ((voice.code, FAILOVER, hotline.id, 1),)

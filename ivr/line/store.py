@@ -35,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..menu import MAX_BYTES, Menu, MenuInvalid, load_menu_bytes, read_menu_file
+from ..menu import MAX_BYTES, Menu, MenuInvalid, load_menu_bytes, read_menu_file, recordings
 from .lastgood import LastGood
 from .render import Renderer
 
@@ -81,8 +81,11 @@ class MenuStore:
         self._pending: Read | None = None  # read by the watcher, waiting for the end of a response
         self._looking_since = 0.0  # when the watcher began its look at the file; 0 between looks
         self._last_request = 0.0
-        self._seen = self._signature()  # of the file last read: (mtime_ns, size, inode)
+        self._audio_dir = ""  # the live menu's recordings folder, watched with the file
+        self._seen = self._signature()  # of the file last read, and of the recordings
         self._live = self._start()
+        self._audio_dir = self.menu.audio_dir
+        self._seen = (self._seen[0], recordings.signature(self._audio_dir))
 
     # --- what requests use -----------------------------------------------------------------
     @property
@@ -210,6 +213,7 @@ class MenuStore:
         elif self.problem is not None:
             log.info("Menu file %s is valid again.", self.path.name)
         self._live = Live(renderer, time.time())  # the swap: one assignment
+        self._audio_dir = renderer.menu.audio_dir
         self.problem = None
         self.last_good.save(raw)
 
@@ -224,13 +228,16 @@ class MenuStore:
         else:
             log.error("Menu reload failed; the line keeps serving the last good menu.", exc_info=err)
 
-    def _signature(self) -> tuple[int, int, int]:
-        """(mtime, size, inode): a half-written or replaced file counts as changed."""
+    def _signature(self) -> tuple[tuple[int, int, int], tuple]:
+        """The file's (mtime, size, inode): a half-written or replaced file counts as changed; and
+        the recordings folder's names, sizes and times: a recording added, replaced or accepted
+        is rendered into the answers without an edit of the menu."""
         try:
             stat = self.path.stat()
+            file = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
         except OSError:
-            return (0, 0, 0)
-        return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+            file = (0, 0, 0)
+        return file, recordings.signature(self._audio_dir) if self._audio_dir else ()
 
     def apply_between_requests(self) -> None:
         """After a response has gone out (gunicorn's post_request in a sync worker, which answers

@@ -22,7 +22,7 @@ from flask import Blueprint, Request, Response, abort, current_app, request, sen
 from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.exceptions import HTTPException
 
-from ..menu.audio import AudioOutside, find_recording, project_audio_root
+from ..menu.audio import MIME, AudioOutside, find_recording, project_audio_root
 from ..menu.sections import E164
 from . import events as ev
 from .logtext import escape_arguments
@@ -191,7 +191,13 @@ def call_status() -> Response:
 
 @public.get("/audio/<path:name>")
 def audio(name: str) -> Response:
-    """Recorded prompts for <Play>: only files that are really inside the project's audio/ folder."""
+    """Recordings for <Play>: only files that are really inside the project's audio/ folder.
+
+    Served as what they are (audio/mpeg, audio/wav: Twilio refuses anything else, error 13420),
+    with an ETag and `Cache-Control: no-cache`: Twilio keeps a copy and asks each time whether it
+    changed, which costs a 304 and no download, and a re-recorded file reaches callers at once
+    (Twilio's documented way to have an edited file picked up).
+    """
     live = store()
     root = project_audio_root(live.path)
     try:
@@ -199,13 +205,16 @@ def audio(name: str) -> Response:
     except AudioOutside:
         log.warning("Refused a recording that leads outside %s/", root.name)
         path = None
-    if path is None or path.suffix.lower() not in (".wav", ".mp3"):
+    if path is None or path.suffix.lower() not in MIME:
         abort(404)
     try:
-        return send_file(path, max_age=3600)
+        response = send_file(path, mimetype=MIME[path.suffix.lower()], etag=True, conditional=True, max_age=None)
     except OSError as err:  # there, but not readable by the server (permissions): staff must hear of it
         log.error("Recording %s cannot be read (%s); callers hear nothing in its place.", path.name, err.strerror)
         abort(404)
+    response.cache_control.public = True
+    response.cache_control.no_cache = True
+    return response
 
 
 @public.get("/healthz")

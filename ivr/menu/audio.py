@@ -1,27 +1,46 @@
-"""Recordings: where they may live, and just enough of WAV and MP3 to tell a real one and its length.
+"""Recordings: where they may live, and whether a file is one Twilio can play (read with mutagen).
 
 Recordings are served only from the project's `audio/` folder. A menu's `audio_dir` may
 name a folder inside it, and a file that is a link to somewhere outside it is refused,
 both by the validator and when Twilio fetches it: a menu edit must never be a way to
 publish other files of the server.
+
+What Twilio plays (its `<Play>` reference): MP3 (`audio/mpeg`) and WAV (`audio/wav`),
+among a few older kinds we do not accept; every file is transcoded to the telephone's
+8 kHz mono, so anything finer only costs download time, and Twilio fetches the file while
+the caller waits the first time it is played after a change.
 """
 
 from __future__ import annotations
 
-import wave
 from pathlib import Path
+from typing import NamedTuple
 
-# MPEG-1 Layer III bitrates (kbit/s) and sample rates; enough for a duration estimate.
-_MP3_BITRATES = [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 0]
-_MP3_V2_BITRATES = [0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160, 0]
+import mutagen
+from mutagen.mp3 import MP3
+from mutagen.wave import WAVE
+
+MIME = {".mp3": "audio/mpeg", ".wav": "audio/wav"}  # what /audio/ serves each kind as (Twilio error 13420 otherwise)
+MIN_SAMPLE_RATE = 8000  # the telephone's own rate: below it a recording sounds worse than the synthetic voice
+MAX_BYTES = 10_000_000  # a sentence, not an album: beyond this the first caller waits for Twilio's download
+ADVISED_BYTES = 1_000_000  # about a minute of 16 kHz mono MP3; larger only costs download time
+WAV_ENCODINGS = {1: "PCM", 6: "A-law", 7: "mu-law"}  # what a telephone WAV holds (format tags)
 
 
 class AudioProblem(Exception):
-    pass
+    """A file that is not a recording Twilio can play: callers hear the words spoken instead."""
 
 
 class AudioOutside(Exception):
     """A recording (or the folder of recordings) that resolves outside the project's audio/."""
+
+
+class AudioInfo(NamedTuple):
+    kind: str  # "mp3" or "wav"
+    seconds: float
+    sample_rate: int
+    channels: int
+    size: int  # bytes
 
 
 def project_audio_root(menu_file: Path) -> Path:
@@ -46,34 +65,55 @@ def find_recording(audio_dir: Path, name: str, root: Path | None = None) -> Path
         return None
 
 
-def duration(path: Path) -> float:
-    """Seconds of audio in a WAV or MP3 file; raises AudioProblem for anything else."""
+def probe(path: Path) -> AudioInfo:
+    """What a recording is, checked against what Twilio plays; raises AudioProblem, in words
+    staff can act on, for anything a caller should not be played."""
+    named = kind = path.suffix.lower().lstrip(".")
     try:
-        data = path.read_bytes()
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise AudioProblem(f"is {size / 1e6:.0f} MB, more than the {MAX_BYTES // 1_000_000} MB a recording may be")
+        with path.open("rb") as handle:
+            head = handle.read(12)
+        if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+            kind, read = "wav", WAVE
+        elif head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):  # a tag, or a frame
+            kind, read = "mp3", MP3
+        else:
+            raise AudioProblem("is not a WAV or MP3 recording")
+        if kind != named:  # served as what its name says: Twilio would be told the wrong kind
+            raise AudioProblem(f"is a {kind.upper()} recording named .{named}; rename it to .{kind}")
+        info = read(path).info
     except OSError as err:
         raise AudioProblem(f"cannot be read ({err.strerror})") from None
-    if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
-        try:
-            with wave.open(str(path)) as wav:
-                return wav.getnframes() / float(wav.getframerate())
-        except (wave.Error, EOFError, ZeroDivisionError) as err:
-            raise AudioProblem(f"is a damaged WAV file ({err})") from None
-    return _mp3_duration(data)
+    except (mutagen.MutagenError, ValueError, EOFError, ZeroDivisionError, IndexError) as err:
+        raise AudioProblem(f"is a damaged {kind.upper()} file ({err})") from None
+    if kind == "wav" and info.audio_format not in WAV_ENCODINGS:
+        raise AudioProblem(f"is a WAV file in an encoding telephones do not use (format {info.audio_format}); export it as 16-bit PCM")
+    if kind == "mp3" and getattr(info, "sketchy", False):
+        raise AudioProblem("is a damaged MP3 file (its frames do not follow each other)")
+    seconds, rate = float(info.length or 0.0), int(info.sample_rate or 0)
+    if seconds <= 0.05:
+        raise AudioProblem("holds no sound (it lasts no time at all)")
+    if rate < MIN_SAMPLE_RATE:
+        raise AudioProblem(f"is sampled at {rate} Hz, below the telephone's {MIN_SAMPLE_RATE} Hz")
+    # A cut-off file still has the header that promised all of it: compare the bytes with the promise.
+    promised = seconds * (info.bitrate or 0) / 8
+    if promised and size < 0.8 * promised:
+        raise AudioProblem(f"is cut off: it holds {size:,} bytes of the {promised:,.0f} its header promises")
+    return AudioInfo(kind, seconds, rate, int(info.channels or 1), size)
 
 
-def _mp3_duration(data: bytes) -> float:
-    offset = 0
-    if data[:3] == b"ID3" and len(data) >= 10:
-        size = (data[6] << 21) | (data[7] << 14) | (data[8] << 7) | data[9]
-        offset = 10 + size
-    for i in range(offset, min(len(data) - 4, offset + 4096)):
-        if data[i] == 0xFF and data[i + 1] & 0xE0 == 0xE0:
-            version = (data[i + 1] >> 3) & 0x3
-            layer = (data[i + 1] >> 1) & 0x3
-            bitrate_index = data[i + 2] >> 4
-            if layer != 0x1 or version == 0x1 or bitrate_index in (0, 15):
-                continue
-            table = _MP3_BITRATES if version == 0x3 else _MP3_V2_BITRATES
-            bitrate = table[bitrate_index] * 1000
-            return (len(data) - i) * 8 / bitrate
-    raise AudioProblem("is not a WAV or MP3 recording")
+def advice(info: AudioInfo) -> list[str]:
+    """What is fine to play but worth fixing at the next export."""
+    said = []
+    if info.channels > 1:
+        said.append("is stereo; telephones are mono (export it as mono: half the size)")
+    if info.size > ADVISED_BYTES:
+        said.append(f"is {info.size / 1e6:.1f} MB; export it as 8 or 16 kHz mono so Twilio fetches it quickly")
+    return said
+
+
+def duration(path: Path) -> float:
+    """Seconds of audio in a WAV or MP3 file; raises AudioProblem for anything else."""
+    return probe(path).seconds

@@ -7,6 +7,7 @@ progress keep reading the old one safely.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -163,6 +164,50 @@ class Node:
         return option.announce and (self.kind == CONTENT or not option.sections_only)
 
 
+def digest(text: str) -> str:
+    """Words' fingerprint, as the recordings manifest keeps it: the same however YAML wraps them."""
+    return hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()[:16]
+
+
+RECORDING_EXTENSIONS = (".mp3", ".wav")  # in order of preference when a sentence has both
+
+
+@dataclass(frozen=True, slots=True)
+class Recording:
+    """One file of the audio folder (ivr/menu/recordings.py reads them)."""
+
+    file: str  # under the audio folder, with '/': "en/welcome.prompt.mp3"
+    seconds: float = 0.0
+    problem: str | None = None  # why callers are not played it (damaged, not audio, too big...)
+    accepted: str | None = None  # digest of the words it was accepted for; None: not accepted yet
+    advice: tuple[str, ...] = ()  # playable, but worth fixing at the next export
+
+    def plays_for(self, text: str) -> bool:
+        """A sound file, and not accepted for other words than these (then it is stale)."""
+        return self.problem is None and (self.accepted is None or self.accepted == digest(text))
+
+
+@dataclass(frozen=True, slots=True)
+class Library:
+    """The recordings of a menu's audio folder, and the manifest of the accepted ones."""
+
+    folder: str = ""
+    files: Mapping[str, Recording] = field(default_factory=dict)  # by file name under the folder
+    manifest: Mapping[str, str] = field(default_factory=dict)  # file -> digest, as accepted
+    problem: str | None = None  # the manifest could not be read, or the folder holds too much
+
+    def find(self, name: str) -> Recording | None:
+        """The recording of the sentence `name` ("en/welcome.prompt"), MP3 before WAV."""
+        for extension in RECORDING_EXTENSIONS:
+            recording = self.files.get(name + extension)
+            if recording is not None:
+                return recording
+        return None
+
+
+NO_RECORDINGS = Library()
+
+
 @dataclass(frozen=True, slots=True)
 class Menu:
     path: str
@@ -177,6 +222,8 @@ class Menu:
     audio_dir: str
     speech: Mapping[str, Speech] = field(default_factory=dict)  # empty: keys only
     situations: Mapping[str, Situation] = field(default_factory=dict)  # what a caller may describe, by name
+    keys: Mapping[str, Option] = field(default_factory=dict)  # the keys of every menu (top-level `keys:`)
+    recordings: Library = NO_RECORDINGS  # the audio folder, as it was when the menu was loaded
 
     def message(self, name: str, lang: str, **values: str) -> str:
         return self.messages[name][lang].format(**values)

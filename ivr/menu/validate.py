@@ -21,6 +21,7 @@ from .messages import messages
 from .nodes import node, with_parents
 from .options import key_block
 from .problems import MenuInvalid, MenuProblem
+from .recordings import load_library
 from .sections import hotlines, languages, retry, speech
 from .situations import privacy_is_told_truly, situations
 from .source import Value, parse
@@ -118,6 +119,8 @@ def build_menu(c: Checker, root: Value, digest: str, menu_file: Path) -> m.Menu 
         audio_dir=str(audio_root),
         speech=m.frozen_map(listening),
         situations=m.frozen_map(described),
+        keys=m.frozen_map(global_keys),
+        recordings=load_library(audio_root),
     )
 
 

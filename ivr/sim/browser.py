@@ -11,6 +11,7 @@ characters), and then it asks for that password, with wrong guesses rate-limited
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from urllib.parse import parse_qs, urlsplit
 
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, redirect, render_template, request, url_for
@@ -18,6 +19,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..line.security import ask_password, open_staff_page
 from .caller import DIAL_OUTCOMES, Call, CallError, Event
+from .terminal import recording_file
 from .transports import AppTransport
 
 bp = Blueprint("simulator", __name__, template_folder="templates")
@@ -33,18 +35,29 @@ def register(app: Flask) -> None:
 ask_password(bp, "simulator")
 
 
-def event_json(event: Event) -> dict[str, str]:
+def event_json(event: Event, words: Mapping[str, str] | None = None) -> dict[str, str]:
+    """One event for the page. A recording comes with its file and the words it stands for, so
+    the page can show which recording played and what it said."""
     text = event.text
+    found = {"kind": event.kind, "text": text, "language": event.language, "voice": event.voice, "node": event.node}
     if event.kind == "play":
-        text = urlsplit(text).path.lstrip("/")  # relative, so it works under any prefix
-    return {"kind": event.kind, "text": text, "language": event.language, "voice": event.voice, "node": event.node}
+        found["text"] = audio_path(text)  # relative, so it works under any prefix
+        found["file"] = recording_file(text)
+        found["words"] = (words or {}).get(found["file"].rsplit(".", 1)[0], "")
+    return found
 
 
-def state_json(call: Call, since: int) -> dict[str, object]:
+def audio_path(url: str) -> str:
+    """`http://host/prefix/audio/en/x.mp3` -> `audio/en/x.mp3`, relative to the page (under any prefix)."""
+    path = urlsplit(url).path
+    return "audio/" + path.split("/audio/", 1)[1] if "/audio/" in path else path.lstrip("/")
+
+
+def state_json(call: Call, since: int, words: Mapping[str, str] | None = None) -> dict[str, object]:
     dialling = call.waiting_for == "dial" and call.pending is not None and bool(call.dialled)
     dialled = call.dialled[-1] if dialling else ""
     return {
-        "events": [event_json(e) for e in call.events[since:] if e.kind != "request"],
+        "events": [event_json(e, words) for e in call.events[since:] if e.kind != "request"],
         "waiting_for": call.waiting_for,
         "node": call.node,
         "language": next((e.language for e in reversed(call.events) if e.kind == "say"), ""),
@@ -174,6 +187,12 @@ def replay() -> Response:
             note = _act(call, str(item[0]), str(item[1]))
     except CallError as err:
         # Only what the last action produced: an earlier one failing must not replay the call.
-        state = state_json(call, len(call.events) if since is None else since)
+        state = state_json(call, len(call.events) if since is None else since, recorded_words())
         return jsonify({**state, "error": str(err), "actions_left": MAX_ACTIONS - len(actions)}), 409  # type: ignore[return-value]
-    return jsonify({**state_json(call, since or 0), "note": note, "actions_left": MAX_ACTIONS - len(actions)})
+    return jsonify({**state_json(call, since or 0, recorded_words()), "note": note, "actions_left": MAX_ACTIONS - len(actions)})
+
+
+def recorded_words() -> Mapping[str, str]:
+    """What each recording of the live menu says (made once per menu, and only if it has any)."""
+    renderer = current_app.extensions["ivr_store"].current
+    return renderer.words() if renderer.menu.recordings.files else {}

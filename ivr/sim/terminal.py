@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from urllib.parse import unquote, urlsplit
 
 import click
 
@@ -16,22 +17,36 @@ HELP = (
 )
 
 
-def show(event: Event) -> None:
+def recording_file(url: str) -> str:
+    """`http://host/prefix/audio/en/welcome.prompt.mp3` -> `en/welcome.prompt.mp3`."""
+    path = unquote(urlsplit(url).path)
+    return path.split("/audio/", 1)[1] if "/audio/" in path else path.rsplit("/", 1)[-1]
+
+
+def show(event: Event, words: Mapping[str, str] | None = None) -> None:
+    """One thing the caller hears or the line does. A recording is shown by its file, and the
+    words it stands for (from the menu) where they are known."""
     if event.kind == "say":
         click.secho(f"  [{event.language or 'en-US'}] ", fg="cyan", nl=False)
         click.echo(event.text)
     elif event.kind == "play":
-        click.secho(f"  [recording] {event.text}", fg="magenta")
+        file = recording_file(event.text)
+        said = (words or {}).get(file.rsplit(".", 1)[0])
+        click.secho(f"  [recording {file}] ", fg="magenta", nl=False)
+        click.echo(said or "")
     elif event.kind == "dial":
         click.secho(f"  [transfer] the line is dialling {event.text}", fg="yellow", bold=True)
     elif event.kind == "hangup":
         click.secho(f"  [call ended: {event.text}]", fg="red")
 
 
-def interactive_call(call: Call, lang: str | None = None, read: Callable[[str], str] = input) -> None:
-    """Run one call, reading the caller's actions from `read` (the keyboard, or a test)."""
+def interactive_call(
+    call: Call, lang: str | None = None, read: Callable[[str], str] = input, words: Mapping[str, str] | None = None
+) -> None:
+    """Run one call, reading the caller's actions from `read` (the keyboard, or a test); `words`
+    says what each recording says (ivr.line.sentences.words)."""
     click.echo(HELP)
-    call.on_event = show
+    call.on_event = lambda event: show(event, words)
     call.start(f"voice?lang={lang}" if lang else "voice")
     while call.waiting_for != "ended":
         where = f"{call.node} " if call.node else ""

@@ -7,12 +7,15 @@ lint times exactly what a caller hears.
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from pathlib import Path
+from urllib.parse import unquote
 
 from ..menu import model as m
 from ..menu.audio import AudioProblem, duration
 from ..menu.problems import MenuProblem
 from ..menu.spoken import seconds
+from . import recordings as rec
 from .speech_lint import speech_warnings
 from .timing import MAX_FIRST_CHOICE_SECONDS, MAX_SILENT_SECONDS, PRESS, Reach, Timer, edges
 
@@ -45,6 +48,7 @@ class Linter:
             self.check_translations(node)
             self.check_audio(node)
         self.check_first_choice()
+        self.check_recordings()
         for node, where, message, code in speech_warnings(self.menu):
             self.warn(node, where, message, code)
         return sorted(self.warnings)
@@ -198,6 +202,36 @@ class Linter:
                         "audio-one-language",
                     )
 
+    def check_recordings(self) -> None:
+        """What `ivr recordings status` says, as warnings: stale, damaged, unchecked and unused
+        recordings, and recordings far longer or shorter than their words."""
+        menu, every = self.menu, rec.rows(self.menu)
+        for row in every:
+            s = row.sentence
+            if row.state == rec.MISSING or (s.file and row.state != rec.STALE):  # a node's own audio: check_audio
+                continue
+            node = menu.nodes.get(s.name.split(".", 1)[0])
+            where = (node.text_at.get(s.code) if node else None) or (node.where if node else None) or (menu.path, 1, 1)
+            found = []
+            if row.state in (rec.STALE, rec.DAMAGED, rec.NEW):
+                found.append((f"Recording {row.file} ({s.name}) {row.why()}.", f"recording-{row.state}"))
+            if row.length_warning():
+                found.append((f"Recording {row.file} ({s.name}) {row.length_warning()}", "recording-length"))
+            for message, code in found:
+                self.warnings.append(MenuProblem(where[0], where[1], where[2], message, "warning", code, node=node.id if node else ""))
+        for file in rec.unused(menu, every):
+            message = f"Recording {file} is not played: no sentence has this name. Rename it (`ivr recordings script` lists the names) or remove it."
+            self.warnings.append(MenuProblem(menu.path, 1, 1, message, "warning", "recording-unused"))
+        if menu.recordings.problem:
+            self.warnings.append(MenuProblem(menu.path, 1, 1, f"Recordings: {menu.recordings.problem}.", "warning", "recording-manifest"))
+
+    def played(self, lang: str) -> str:
+        """The recordings a caller hears on the front door, with their lengths, for a timing warning."""
+        root = ET.fromstring(self.timer.renderer.entry(lang).xml)
+        files = [unquote(p.text or "").removeprefix("audio/") for p in root.iter("Play")]
+        lengths = [f"{f} {self.menu.recordings.files[f].seconds:.1f} s" for f in files if f in self.menu.recordings.files]
+        return f" (recordings at their real length: {', '.join(lengths)})" if lengths else ""
+
     def check_first_choice(self) -> None:
         """The front door's two targets, per language: the first choice soon, and a person for
         a caller who says nothing."""
@@ -208,7 +242,8 @@ class Linter:
                 self.warn(
                     start,
                     start.where,
-                    f"A {code} caller waits about {spoken:.0f} seconds before the first choice (over {MAX_FIRST_CHOICE_SECONDS}). Shorten the greeting or the start prompt, or name a key sooner.",
+                    f"A {code} caller waits about {spoken:.0f} seconds before the first choice (over {MAX_FIRST_CHOICE_SECONDS}){self.played(code)}. "
+                    "Shorten the greeting or the start prompt (or record them faster), or name a key sooner.",
                     "slow-start",
                 )
             silent = self.timer.silent_caller(code)
@@ -216,7 +251,7 @@ class Linter:
                 self.warn(
                     start,
                     start.where,
-                    f"A {code} caller who says nothing reaches a person after about {silent:.0f} seconds (over {MAX_SILENT_SECONDS}). "
+                    f"A {code} caller who says nothing reaches a person after about {silent:.0f} seconds (over {MAX_SILENT_SECONDS}){self.played(code)}. "
                     "Give the start node fewer silences or a shorter timeout under 'retry:', or shorten what it says.",
                     "slow-to-a-person",
                 )

@@ -3,7 +3,9 @@
 Lint's targets (issue #16): the first choice within 12 seconds in every language (the 911
 sentence first), and a caller who says nothing put through to a person within 45 seconds of
 the call's start, in the language of the call. Speech is timed at 150 words a minute in
-English and 160 in Spanish (ivr/menu/spoken.py); a Gather's timeout is waited in full.
+English and 160 in Spanish (ivr/menu/spoken.py); a recording that is played counts its real
+length (a key it names is heard at the same share of it as of its words); a Gather's timeout
+is waited in full.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ import heapq
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from ..line.render import Renderer
+from ..line.sentences import words
 from ..menu import model as m
 from ..menu.spoken import seconds
 
@@ -39,26 +42,43 @@ class Timer:
         self.menu = menu
         self.renderer = renderer or Renderer(menu)
         self.codes = {lang.say_language: code for code, lang in menu.languages.items()}
+        self._words: dict[str, str] | None = None  # what each recording says, when one is played
 
-    def spoken(self, xml: str, lang: str) -> list[tuple[str, str]]:
-        """(text, language code) of each <Say> in a document, in order."""
-        root = ET.fromstring(xml)
-        return [("".join(say.itertext()), self.codes.get(say.get("language", ""), lang)) for say in root.iter("Say")]
+    def spoken(self, xml: str, lang: str) -> list[tuple[str, str, float]]:
+        """(words, language code, seconds) of each <Say> and <Play> in a document, in order."""
+        heard = []
+        for element in ET.fromstring(xml).iter():
+            if element.tag == "Say":
+                text = "".join(element.itertext())
+                code = self.codes.get(element.get("language", ""), lang)
+                heard.append((text, code, seconds(text, code)))
+            elif element.tag == "Play":
+                heard.append(self.played(unquote((element.text or "").strip()).removeprefix("audio/"), lang))
+        return heard
 
-    def said(self, node_id: str, lang: str) -> list[tuple[str, str]]:
+    def played(self, file: str, lang: str) -> tuple[str, str, float]:
+        """A recording: the words it stands for, and how long it really lasts."""
+        if self._words is None:
+            self._words = words(self.menu)
+        code = file.split("/", 1)[0] if file.split("/", 1)[0] in self.menu.languages else lang
+        text = self._words.get(file.rsplit(".", 1)[0], "")
+        recording = self.menu.recordings.files.get(file)
+        return text, code, recording.seconds if recording is not None else seconds(text, code)
+
+    def said(self, node_id: str, lang: str) -> list[tuple[str, str, float]]:
         """What a caller hears on first arrival at a node."""
         return self.spoken(self.renderer.node(node_id, lang).xml, lang)
 
     def node_seconds(self, node_id: str, lang: str) -> float:
-        return sum(seconds(text, code) for text, code in self.said(node_id, lang))
+        return sum(length for _, _, length in self.said(node_id, lang))
 
     def seconds_until(self, node_id: str, lang: str, sentence: str) -> float:
         """Seconds from arriving at a node until `sentence` has been heard in full."""
         total = 0.0
-        for text, code in self.said(node_id, lang):
+        for text, code, length in self.said(node_id, lang):
             if sentence in text:
-                return total + seconds(text[: text.index(sentence) + len(sentence)], code)
-            total += seconds(text, code)
+                return total + share(text, text.index(sentence) + len(sentence), code, length)
+            total += length
         return total
 
     def seconds_until_key(self, node_id: str, lang: str, keys: set[str] | None = None) -> tuple[float, str | None]:
@@ -66,14 +86,14 @@ class Timer:
         key; `keys` limits it to those (default: any key but a language switch)."""
         switch = {language.switch_key for language in self.menu.languages.values()}
         total = 0.0
-        for text, code in self.said(node_id, lang):
+        for text, code, length in self.said(node_id, lang):
             names = {name.lower(): key for key, name in self.menu.languages[code].key_names.items()}
             for match in PRESS.finditer(text):
                 word = match.group(1).lower().strip(".,;")
                 key = word if word in m.PHONE_KEYS else names.get(word)
                 if key is not None and (key in keys if keys is not None else key not in switch):
-                    return total + seconds(text[: match.end()], code), key
-            total += seconds(text, code)
+                    return total + share(text, match.end(), code, length), key
+            total += length
         return total, None
 
     def first_choice(self, lang: str) -> float:
@@ -87,7 +107,7 @@ class Timer:
         total = 0.0
         for _ in range(30):  # a menu that never transfers a silent caller stops here
             root = ET.fromstring(xml)
-            total += sum(seconds(text, code) for text, code in self.spoken(xml, lang))
+            total += sum(length for _, _, length in self.spoken(xml, lang))
             if root.find("Dial") is not None:
                 return total
             gather = root.find("Gather")
@@ -119,7 +139,8 @@ class Timer:
                 if named is None:
                     wait = self.node_seconds(node_id, lang)
                 if hotline:
-                    connect = seconds(menu.message("connecting", lang, hotline=menu.hotlines[hotline].name[lang]), lang)
+                    dial = self.renderer.transfer(hotline, lang, node_id, (hotline,)).xml
+                    connect = sum(length for _, _, length in self.spoken(dial, lang))
                     candidate = Reach(hotline, lang, presses + 1, secs + wait + connect, keys + (key,))
                     current = best.get((hotline, lang))
                     if current is None or (candidate.presses, candidate.seconds) < (current.presses, current.seconds):
@@ -127,6 +148,12 @@ class Timer:
                 elif target not in done:
                     heapq.heappush(queue, (presses + 1, secs + wait, keys + (key,), target))
         return [best[k] for k in sorted(best, key=lambda k: (list(menu.hotlines).index(k[0]), list(menu.languages).index(k[1])))]
+
+
+def share(text: str, end: int, code: str, length: float) -> float:
+    """How long it takes to hear `text` up to `end`, in something that lasts `length` in all."""
+    whole = seconds(text, code)
+    return length * seconds(text[:end], code) / whole if whole else length
 
 
 def edges(menu: m.Menu, node: m.Node, lang: str) -> list[tuple[str, tuple[str, str] | None, str | None]]:
@@ -154,7 +181,10 @@ def length_table(menu: m.Menu) -> str:
     timer = Timer(menu)
     codes = list(menu.languages)
     header = f"  {'node':<22}{'kind':<9}" + "".join(f"{code + ' text':>10}{code + ' all':>9}" for code in codes)
-    lines = ["Spoken length per node (estimated seconds):", header]
+    lines = [
+        "Spoken length per node in seconds (text: its words, estimated; all: the first visit, recordings at their real length):",
+        header,
+    ]
     for node in menu.nodes.values():
         row = f"  {node.id:<22}{node.kind:<9}"
         for code in codes:
@@ -170,7 +200,7 @@ def length_table(menu: m.Menu) -> str:
 
 def reach_table(reach: list[Reach]) -> str:
     lines = [
-        "Hotline reach from the start (fewest key presses, estimated seconds at 150 words a minute, 160 in Spanish):",
+        "Hotline reach from the start (fewest key presses; seconds at 150 words a minute, 160 in Spanish, recordings at their real length):",
         f"  {'hotline':<12}{'language':<10}{'presses':>8}{'seconds':>9}  keys",
     ]
     for r in reach:
