@@ -27,7 +27,7 @@ def test_the_shipped_front_door_meets_both_targets(lang):
     timer = Timer(load_menu(MAIN_MENU))
     assert timer.first_choice(lang) <= MAX_FIRST_CHOICE_SECONDS == 12
     assert timer.silent_caller(lang) <= MAX_SILENT_SECONDS == 45
-    said = " ".join(text for text, _ in timer.said("welcome", lang))
+    said = " ".join(text for text, _, _ in timer.said("welcome", lang))
     assert said.startswith("If you are in immediate danger" if lang == "en" else "Si está en peligro inmediato")  # 911 first
     assert ("stay on the line" if lang == "en" else "quédese en la línea") in said  # said early: staying reaches someone
 
