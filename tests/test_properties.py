@@ -140,7 +140,8 @@ def _slow_normalise(text: str) -> str:
 
 SPEECH_WORDS = st.sampled_from(
     ["help", "me", "i", "need", "in", "danger", "press", "two", "el", "dos", "number", "marque", "cant", "leave", "*", "#", "help*",
-     "#2", "no", "estoy", "segura", "colorado", "hotline", "x", "uno", "-", "'", "."]
+     "#2", "no", "estoy", "segura", "colorado", "hotline", "x", "uno", "-", "'", ".", "línea", "¿Qué", "sáquenme", "niño", "¡AYÚDENME!",
+     "it’s", "pingüino", "ÑANDÚ", "«sí»", "Ø", "ß", "½", "×"]
 )  # fmt: skip
 
 

@@ -59,6 +59,8 @@ PRESS = re.compile(r"\b(?:" + "|".join(sorted(PRESS_WORDS)) + r")\s+(?:el\s+|la\
 _KEY_SIGNS = frozenset("*#")  # the only characters besides words and spaces normalise() keeps
 GUESSED = (*m.PERSON_SITUATIONS, "report")  # what the word model may decide: a person (the rest needs words said)
 EVERYDAY = 2.0  # log odds by which everyday life must beat every situation to overrule one word of trouble
+LONG = 8  # words of meaning that make an account rather than a request
+OVERRULE = 6.0  # log odds by which the word model must find trouble in a long account to overrule menu words in it
 GUESS_FROM = 3  # different words a sentence needs before the word model weighs it
 MODEL_MARGIN = 1.0  # log odds by which the word model must find a situation likelier than anything else
 ANSWERED_AFTER_LANGUAGE = ("cant_talk", "privacy")  # "I can't speak English" is a language, not "can't talk"
@@ -187,13 +189,13 @@ class Understanding:
         action = m.Action(m.GOTO, found)
         return Heard("choice", next((c for c in book.choices if c.action == action), Choice(action, "", None, ())))
 
-    def guess(self, tokens: list[Token]) -> str | None:
+    def guess(self, tokens: list[Token], margin: float | None = None) -> str | None:
         """The situation the word model finds likelier than anything else, if any: in a sentence,
         not a word or two ("sí sí", "is anybody there"), which phrases alone must carry."""
         if self.model is None or len({t.word for t in tokens if t.word != NOT}) < GUESS_FROM:
             return None
         guess = self.model.guess(tokens, [s for s in self.known if s in GUESSED])
-        return guess.situation if guess.margin >= MODEL_MARGIN else None
+        return guess.situation if guess.margin >= (MODEL_MARGIN if margin is None else margin) else None
 
     def _everyday(self, tokens: list[Token]) -> bool:
         """A sentence the word model finds plainly about everyday life ("I'm locked out of my
@@ -215,21 +217,22 @@ class Understanding:
     def situation(self, tokens: list[Token], words: list[str]) -> Described | None:
         """The situation a caller describes, if any, by what matters most, and whether single
         words were all there was to it (then a question about the world is not that situation)."""
-        name = self._situation(tokens, words)
+        matches = self.index.find(tokens, languages_of(words))
+        name = self._situation(tokens, matches) if matches else None
         if name is None:
             return None
-        matches = [match for match in self.index.find(tokens, languages_of(words)) if match.label == name]
-        return Described(name, bool(matches) and all(len(match.pattern.slots) == 1 for match in matches))
+        own = [match for match in matches if match.label == name]
+        return Described(name, bool(own) and all(len(match.pattern.slots) == 1 for match in own))
 
-    def _situation(self, tokens: list[Token], words: list[str]) -> str | None:
+    def _situation(self, tokens: list[Token], matches: list[Match]) -> str | None:
         found: dict[str, bool] = {}  # situation -> heard without a negation before it
-        matches = self.index.find(tokens, languages_of(words))
         for match in matches:
             found[match.label] = found.get(match.label, False) or not match.negated
         if not found:
             return None
-        if self._everyday(tokens):  # one word of trouble each, in a sentence about everyday life
-            for label in {match.label for match in matches} - {match.label for match in matches if len(match.pattern.slots) > 1}:
+        single = {match.label for match in matches} - {match.label for match in matches if len(match.pattern.slots) > 1}
+        if single and self._everyday(tokens):  # one word of trouble each, in a sentence about everyday life
+            for label in single:
                 found.pop(label, None)
             if not found:
                 return None
@@ -321,7 +324,13 @@ def hear(transcript: str, confidence: float, book: Phrasebook, understanding: Un
     choice = _choose(scores, confidence, book, heard_whole)
     if situation is not None and not (choice.kind == "choice" and choice.choice.action.kind == m.LANGUAGE):
         return Heard("situation", situation=situation)  # "I can't speak English" asks for Spanish, not quiet
-    if choice.kind == "choice" or understanding is None:
+    if understanding is None:
+        return choice
+    if choice.kind == "choice":
+        # A few menu words inside a long account ("...until I said I'd go back out tonight") do
+        # not make it a menu choice when the words as a whole tell of trouble.
+        if len(tokens) >= LONG and (guessed := understanding.guess(tokens, OVERRULE)) is not None:
+            return Heard("situation", situation=guessed)
         return choice
     # Nothing named: what the words are about. A situation first (a person, in doubt), then a topic.
     guessed = understanding.guess(tokens)

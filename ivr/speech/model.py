@@ -33,6 +33,7 @@ MENU, NOISE = "menu", "noise"
 OTHER = (MENU, NOISE)
 SMOOTHING = 0.5
 MIN_COUNT = 1  # features seen this often at least are kept
+WEIGHED = 60  # words of one sentence the model weighs (a minute of speech has ~150)
 
 
 def features(tokens: list[Token]) -> set[str]:
@@ -55,6 +56,9 @@ class SituationModel:
     def __init__(self, priors: dict[str, float], weights: dict[str, dict[str, float]]):
         self.priors = priors
         self.weights = weights  # feature -> class -> log P(feature | class); features seen too rarely are left out
+        # The same as rows of numbers in one order of classes: a sentence sums rows, not dicts.
+        self.labels = tuple(priors)
+        self.rows = {f: tuple(by_class[label] for label in self.labels) for f, by_class in weights.items()}
 
     @classmethod
     def train(cls, examples: Iterable[tuple[list[Token], str]]) -> SituationModel:
@@ -82,14 +86,11 @@ class SituationModel:
         return cls(priors, weights)
 
     def scores(self, tokens: list[Token]) -> dict[str, float]:
-        """Log probability of each class for these words (up to a constant)."""
-        totals = dict(self.priors)
-        for feature in features(tokens):
-            by_class = self.weights.get(feature)
-            if by_class is not None:
-                for label, weight in by_class.items():
-                    totals[label] += weight
-        return totals
+        """Log probability of each class for these words (up to a constant). A minute of speech
+        is weighed by its first WEIGHED words: by then the evidence is in."""
+        rows = [row for feature in features(tokens[:WEIGHED]) if (row := self.rows.get(feature)) is not None]
+        totals = [sum(column) for column in zip(*rows, strict=True)] if rows else [0.0] * len(self.labels)
+        return {label: self.priors[label] + total for label, total in zip(self.labels, totals, strict=True)}
 
     def guess(self, tokens: list[Token], situations: Iterable[str]) -> Guess:
         """The likeliest of `situations` (those the menu has), and its lead over the likelier of

@@ -36,7 +36,7 @@ NEAR = 86  # a long word this close to a phrase's word counts as it ("deportid",
 NEAR_MIN = 6  # ...only words this long: short words are too easily near something else
 NEAR_MAX = 12  # ...and no longer: no phrase word is, and two words run together rarely are
 NEARLY_KEPT = 4096  # near misses remembered (words, not sentences)
-NEAR_CHECKED = 30  # words of one sentence looked at for near misses (a minute of speech has ~150)
+NEAR_CHECKED = 16  # words of one sentence looked at for near misses (a minute of speech has ~150)
 EXACT_BELOW = 4  # a stem shorter than this is heard only as the words written ("mata", not "more")
 FLOOR = Path(__file__).with_name("floor.yaml")
 FEARED = "police_feared"  # the floor's heading for fear of the police: a caller in danger
@@ -53,6 +53,7 @@ class Pattern(NamedTuple):
     slots: tuple[frozenset[str], ...]  # stems, one set of alternatives a word
     negative: bool  # the phrase itself says "not"
     text: str  # as written, for lint and the diagram
+    rest: tuple[frozenset[str], ...] = ()  # the slots after the first (kept apart: looked at for every candidate)
 
 
 class Match(NamedTuple):
@@ -86,7 +87,7 @@ def compile_phrase(label: str, phrase: str, lang: str) -> Pattern | None:
             slots.append(frozenset(alternatives))
     if not slots:
         return None
-    return Pattern(label, lang, tuple(slots), any(NOT in slot for slot in slots), phrase)
+    return Pattern(label, lang, tuple(slots), any(NOT in slot for slot in slots), phrase, tuple(slots[1:]))
 
 
 @cache
@@ -149,14 +150,22 @@ class PhraseIndex:
             heard = self._heard(tokens, lang, single=len(languages) == 1)
             present = frozenset().union(*heard)  # a phrase with a word said nowhere cannot match
             for start, at in enumerate(heard):
+                if not at:
+                    continue
+                before = heard[max(0, start - NEGATION_REACH) : start]
+                negation = any(NOT in words for words in before)
                 for stem in at:
                     for pattern in starting.get(stem, ()):
-                        if any(present.isdisjoint(slot) for slot in pattern.slots[1:]):
-                            continue
-                        end = self._rest(pattern.slots, heard, start)
-                        if end is not None:
-                            negated = not pattern.negative and any(NOT in heard[i] for i in range(max(0, start - NEGATION_REACH), start))
-                            found.append(Match(pattern.label, start, end, negated, pattern))
+                        end = start
+                        if pattern.rest:
+                            for slot in pattern.rest:
+                                if present.isdisjoint(slot):
+                                    break  # a phrase with a word said nowhere cannot match
+                            else:
+                                end = self._rest(pattern.rest, heard, start)
+                            if end is None or end == start:
+                                continue
+                        found.append(Match(pattern.label, start, end, negation and not pattern.negative, pattern))
         return found
 
     def _heard(self, tokens: list[Token], lang: str, single: bool) -> list[frozenset[str]]:
@@ -203,10 +212,10 @@ class PhraseIndex:
         return found
 
     @staticmethod
-    def _rest(slots: tuple[frozenset[str], ...], heard: list[frozenset[str]], start: int) -> int | None:
+    def _rest(rest: tuple[frozenset[str], ...], heard: list[frozenset[str]], start: int) -> int | None:
         """Where the phrase whose first word is at `start` ends, if its other words follow in order."""
         position = start
-        for slot in slots[1:]:
+        for slot in rest:
             for candidate in range(position + 1, min(position + 2 + GAP, len(heard))):
                 if not slot.isdisjoint(heard[candidate]):
                     position = candidate

@@ -22,6 +22,7 @@ ENOUGH = 0.5  # a score below this shares too little with any topic
 # a topic ("what time is it", "who is this") is about something else.
 ASKING = frozenset("what who whom where how why when which que quien quienes donde como cuando cual cuales".split())
 LEAD = 1.5  # the best topic must score this many times the next one
+QUESTION = 40  # words of meaning a question about a topic has at the most
 
 
 def stems_of(text: str, lang: str) -> list[str]:
@@ -53,6 +54,8 @@ class TopicIndex:
     def best(self, tokens: list[Token], languages: tuple[str, ...] = ("en", "es")) -> str | None:
         """The topic these words are about, if one clearly leads and shares two of the words
         (or all of them): one word in common is too little ("wrong number" is not "the numbers")."""
+        if len(tokens) > QUESTION:
+            return None  # a minute of speech is no question about a topic
         words = [{_stem(token, lang) for lang in languages} for token in tokens if token.word not in ASKING and token.word != NOT]
         asked = set().union(*words) & self.idf.keys() if words else set()
         if not asked:

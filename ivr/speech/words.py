@@ -31,6 +31,14 @@ FILLERS = frozenset("um umm uh uhh er ah hmm mm please ok okay so well yeah yes 
 PUNCTUATION = re.compile(r"[^\w*#\s]")
 # The same for plain ASCII, in one pass: apostrophes go ("what's" -> "whats"), other punctuation is a space.
 ASCII_PUNCTUATION = str.maketrans({chr(c): " " for c in range(128) if PUNCTUATION.match(chr(c))} | {"'": None})
+# Spanish and other Latin-1 letters without their accents, and its punctuation ("¿", "¡", "’"),
+# in one pass: what the general path below gives for them, without going letter by letter.
+LATIN = {
+    chr(c): "".join(ch for ch in unicodedata.normalize("NFKD", chr(c)) if not unicodedata.combining(ch))
+    for c in range(0xC0, 0x180)
+    if chr(c).islower()
+}
+LATIN_PUNCTUATION = str.maketrans({chr(c): " " for c in range(0x80, 0xC0) if PUNCTUATION.match(chr(c))} | {"’": None} | LATIN)
 
 
 def normalise(text: str) -> str:
@@ -38,6 +46,8 @@ def normalise(text: str) -> str:
     text = text.lower()
     if text.isascii():
         text = text.translate(ASCII_PUNCTUATION)
+    elif (latin := text.translate(LATIN_PUNCTUATION)).isascii():  # Spanish, as it mostly comes
+        text = latin.translate(ASCII_PUNCTUATION)
     else:  # accents to strip ("línea" -> "linea")
         text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
         text = PUNCTUATION.sub(" ", text.replace("'", "").replace("’", ""))
@@ -79,20 +89,25 @@ SPANISH = frozenset("el la los las de del que y es un una mi mis yo usted se lo 
 
 
 def languages_of(said_words: list[str]) -> tuple[str, ...]:
-    """The languages a sentence may be in: both, unless it is plainly one of them."""
+    """The languages a sentence may be in: both, unless it is plainly one of them (two of its
+    words or more, and at least four times as many as of the other: "I told my patrón no")."""
     english = sum(word in ENGLISH for word in said_words)
     spanish = sum(word in SPANISH for word in said_words)
-    if english >= 2 and not spanish:
+    if english >= 2 and english >= 4 * spanish:
         return ("en",)
-    if spanish >= 2 and not english:
+    if spanish >= 2 and spanish >= 4 * english:
         return ("es",)
     return ("en", "es")
 
 
-# Spanish pronouns written onto a verb ("ayúdenme", "sáquenme", "llévenos", "dígale").
-# Snowball strips them only after an infinitive or gerund; a command needs this too. Only
-# long words are split, and only where a verb ending is left before the pronoun.
-ENCLITIC = re.compile(r"^(\w{3,}?[aeiou]n?)(me|te|nos|le|les|lo|la|los|las|selo|sela|melo|mela)$")
+# Spanish pronouns written onto a verb ("ayúdame", "sáquenme", "llévennos", "díganles").
+# Snowball strips them only after an infinitive or gerund; a command needs this too. "me"
+# and "te" after a vowel or a plural command; the others only after a plural command
+# ("-nnos", "-nles"): "papeles", "hermanos" and "animales" are words, not commands.
+ENCLITIC = (
+    re.compile(r"^(\w{3,}?(?:[aeiou]n?|[aei]r))(me|te)$"),
+    re.compile(r"^(\w{3,}?[aeiou]n)(nos|les?|los?|las?)$"),
+)
 ENCLITIC_MIN = 6
 
 
@@ -139,17 +154,20 @@ def open_words(words: list[str]) -> list[str]:
             opened.extend(CONTRACTIONS[word].split())
         elif word in NEGATIONS:
             opened.append(NOT)
-        elif len(word) >= ENCLITIC_MIN and (match := ENCLITIC.match(word)) is not None and _looks_like_a_verb(match.group(1)):
-            opened.extend((match.group(1), match.group(2)))
+        elif len(word) >= ENCLITIC_MIN and (verb := _command(word)) is not None:
+            opened.extend(verb)
         else:
             opened.append(word)
     return opened
 
 
-def _looks_like_a_verb(head: str) -> bool:
-    # A command or infinitive before the pronoun: "ayuden", "saque", "llevar". Not "hombre"+"me"
-    # or "problema": those are left whole ("problema" ends in "ma", not a pronoun split).
-    return head.endswith(("en", "an", "e", "a", "ar", "er", "ir", "ando", "iendo")) and len(head) >= 4
+def _command(word: str) -> tuple[str, str] | None:
+    """A Spanish command and the pronoun written onto it, if the word is one ("sáquenme")."""
+    for pattern in ENCLITIC:
+        match = pattern.match(word)
+        if match is not None and len(match.group(1)) >= 4:
+            return match.group(1), match.group(2)
+    return None
 
 
 def analyse(said: str) -> list[Token]:
