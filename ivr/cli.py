@@ -145,7 +145,7 @@ def test_calls(files: tuple[str, ...], url: str | None, menu_path: str, token: s
                 click.secho(f"  MISS {failure}", fg="red")
             if not suite.met:
                 failed += 1
-                click.secho("FAIL the suite misses its targets (95% overall, 100% safety, no noise acted on)", fg="red")
+                click.secho("FAIL the suite misses its targets (95% overall, and every caller in trouble (1-5) to a person)", fg="red")
             continue
         try:
             script = load_script(path)

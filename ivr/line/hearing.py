@@ -63,6 +63,7 @@ LONG = 8  # words of meaning that make an account rather than a request
 OVERRULE = 6.0  # log odds by which the word model must find trouble in a long account to overrule menu words in it
 GUESS_FROM = 3  # different words a sentence needs before the word model weighs it
 MODEL_MARGIN = 1.0  # log odds by which the word model must find a situation likelier than anything else
+ASKED_AS_IS = ("police", "privacy")  # a question about these is that situation, not a topic ("can I call from a private number?")
 ANSWERED_AFTER_LANGUAGE = ("cant_talk", "privacy")  # "I can't speak English" is a language, not "can't talk"
 NEGATION_REACH = 2  # words before a menu phrase in which a negation turns it down ("not the national one")
 
@@ -214,17 +215,17 @@ class Understanding:
         police = {match.start for match in matches if match.label == "police"}
         return any(NOT in (tokens[i].word for i in range(max(0, at - 3), min(len(tokens), at + 2))) for at in police)
 
-    def situation(self, tokens: list[Token], words: list[str]) -> Described | None:
+    def situation(self, tokens: list[Token], words: list[str], question: bool = False) -> Described | None:
         """The situation a caller describes, if any, by what matters most, and whether single
         words were all there was to it (then a question about the world is not that situation)."""
         matches = self.index.find(tokens, languages_of(words))
-        name = self._situation(tokens, matches) if matches else None
+        name = self._situation(tokens, matches, question) if matches else None
         if name is None:
             return None
         own = [match for match in matches if match.label == name]
         return Described(name, bool(own) and all(len(match.pattern.slots) == 1 for match in own))
 
-    def _situation(self, tokens: list[Token], matches: list[Match]) -> str | None:
+    def _situation(self, tokens: list[Token], matches: list[Match], question: bool) -> str | None:
         found: dict[str, bool] = {}  # situation -> heard without a negation before it
         for match in matches:
             found[match.label] = found.get(match.label, False) or not match.negated
@@ -257,7 +258,7 @@ class Understanding:
             return person
         if person or "report" in found:
             return "report"
-        if found.get("cant_talk"):
+        if found.get("cant_talk") and not (question and "privacy" in found):  # "is anyone else listening?" asks
             return "cant_talk"
         if "privacy" in found:
             return "privacy"
@@ -312,9 +313,10 @@ def hear(transcript: str, confidence: float, book: Phrasebook, understanding: Un
     key = spoken_key(said, words)
     if key is not None:
         return Heard("key", key=key)
-    described = understanding.situation(tokens, words) if understanding is not None else None
+    question = is_question(transcript, words)
+    described = understanding.situation(tokens, words, question) if understanding is not None else None
     situation = described.name if described is not None else None
-    if described is not None and described.weak and situation != "police" and asks_about_the_world(transcript, tokens):
+    if described is not None and described.weak and situation not in ASKED_AS_IS and question and not _about_me(tokens):
         # "Do traffickers take passports?" asks about a topic; "they took my passport" does not.
         topic = understanding.topic(book, tokens, words)
         if topic is not None:
@@ -341,12 +343,14 @@ def hear(transcript: str, confidence: float, book: Phrasebook, understanding: Un
     return choice
 
 
-def asks_about_the_world(transcript: str, tokens: list[Token]) -> bool:
-    """A question (Twilio writes its "?"; or a question word first) that is not about the caller
-    ("do they only go after girls?", not "can they take my kids?")."""
-    first = normalise(transcript).split(" ", 1)[0]
-    question = transcript.rstrip().endswith("?") or first in ASKING_FIRST
-    return question and not any(token.word in ME for token in tokens)
+def _about_me(tokens: list[Token]) -> bool:
+    """The caller or their own is in it ("can they take my kids?"), not only the world ("do they only go after girls?")."""
+    return any(token.word in ME for token in tokens)
+
+
+def is_question(transcript: str, words: list[str]) -> bool:
+    """Asked, not told: Twilio writes its "?", or a question word comes first."""
+    return transcript.rstrip().endswith("?") or bool(words) and words[0] in ASKING_FIRST
 
 
 def _choose(scores: dict[int, float], confidence: float, book: Phrasebook, heard_whole: set[int] = frozenset()) -> Heard:  # type: ignore[assignment]

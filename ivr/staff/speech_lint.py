@@ -88,6 +88,16 @@ def situation_warnings(menu: m.Menu) -> Iterator[Warning]:
             for phrase in items:
                 pattern = compile_phrase(situation.name, phrase, lang)
                 names = heard_as.get((lang, pattern.slots), set()) if pattern is not None else set()
+                dropped = [word for word in phrase.split() if compile_phrase(situation.name, word, lang) is None]
+                if pattern is not None and len(pattern.slots) == 1 and dropped:
+                    yield (
+                        start,
+                        situation.where or start.where,
+                        f"The {lang} phrase '{phrase}' of situations.{situation.name} is heard as a single word: "
+                        f"{' and '.join(repr(w) for w in dropped)} {'is' if len(dropped) == 1 else 'are'} too common to count. "
+                        "Add a word that carries meaning, or write the single word if that is what you mean.",
+                        "phrase-one-word",
+                    )
                 if len(names) > 1:
                     others = " and ".join(sorted(names - {situation.name}))
                     yield (
