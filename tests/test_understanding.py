@@ -132,6 +132,19 @@ def test_privacy_questions_get_the_privacy_section_then_the_menu(dial, lang, sai
     assert call.node == "welcome"  # then the menu
 
 
+# --- questions about the sections ---------------------------------------------------------------
+@pytest.mark.parametrize(
+    "said, node",
+    [
+        ("What do the victim advocates do?", "victim_services"),  # "advocates" or "victims"? the sections' words say
+    ],
+)
+def test_two_close_choices_are_decided_by_the_sections_own_words(dial, said, node):
+    call = at(dial, "learn")
+    call.say(said)
+    assert call.node == node and not call.dialled
+
+
 # --- 10: language -------------------------------------------------------------------------------
 def test_a_caller_who_does_not_speak_the_language_is_switched(dial):
     call = dial()

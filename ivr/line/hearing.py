@@ -12,7 +12,10 @@ then weighed in this order, because a caller in trouble matters more than a menu
    report), a caller who cannot talk, a privacy question;
 4. the menu's words inside a longer sentence, by stems or nearly ("I'd like the Colorado
    hotline please", "how do the police respond to it", "the national hot line");
-5. two close choices: "not sure", with the likeliest two; nothing known: "not understood".
+5. a sentence no phrase names: the word model (ivr/speech/model.py) for a caller in trouble,
+   then the sections' own words for a question ("do the cops in Denver go after this?");
+6. two close choices: the one the sections' words point to, or "not sure" with the likeliest
+   two; nothing known: "not understood".
 
 Between a person and anything else, the person wins. The line never dials 911 itself.
 What a caller said is as private as their number: nothing here logs or keeps it.
@@ -58,7 +61,7 @@ KEY_FRAME = frozenset("the key button el la de tecla del boton escojo elijo quie
 PRESS = re.compile(r"\b(?:" + "|".join(sorted(PRESS_WORDS)) + r")\s+(?:el\s+|la\s+|the\s+)?(\S+)")
 _KEY_SIGNS = frozenset("*#")  # the only characters besides words and spaces normalise() keeps
 GUESSED = (*m.PERSON_SITUATIONS, "report")  # what the word model may decide: a person (the rest needs words said)
-EVERYDAY = 2.0  # log odds by which everyday life must beat every situation to overrule one word of trouble
+EVERYDAY = 1.0  # log odds by which everyday life must beat every situation to overrule one word of trouble
 LONG = 8  # words of meaning that make an account rather than a request
 OVERRULE = 6.0  # log odds by which the word model must find trouble in a long account to overrule menu words in it
 GUESS_FROM = 3  # different words a sentence needs before the word model weighs it
@@ -338,8 +341,11 @@ def hear(transcript: str, confidence: float, book: Phrasebook, understanding: Un
     guessed = understanding.guess(tokens)
     if guessed is not None:
         return Heard("situation", situation=guessed)
-    if choice.kind == "nothing":  # (between two named choices, the caller hears both instead)
-        return understanding.topic(book, tokens, words) or choice
+    # Nothing named, or two choices close: the sections' own words decide, when they point to
+    # one of the two ("what do the victim advocates do?": "advocates" or "victims").
+    topic = understanding.topic(book, tokens, words)
+    if topic is not None and (choice.kind == "nothing" or topic.choice in choice.alternatives):
+        return topic
     return choice
 
 
