@@ -62,6 +62,7 @@ PRESS = re.compile(r"\b(?:" + "|".join(sorted(PRESS_WORDS)) + r")\s+(?:el\s+|la\
 _KEY_SIGNS = frozenset("*#")  # the only characters besides words and spaces normalise() keeps
 GUESSED = (*m.PERSON_SITUATIONS, "report")  # what the word model may decide: a person (the rest needs words said)
 EVERYDAY = 1.0  # log odds by which everyday life must beat every situation to overrule one word of trouble
+ACCOUNT = 60  # words of meaning beyond which what is said is an account, not a menu request
 LONG = 8  # words of meaning that make an account rather than a request
 OVERRULE = 6.0  # log odds by which the word model must find trouble in a long account to overrule menu words in it
 GUESS_FROM = 3  # different words a sentence needs before the word model weighs it
@@ -309,7 +310,9 @@ def hear(transcript: str, confidence: float, book: Phrasebook, understanding: Un
         return Heard("nothing")
     words = said.split()
     tokens = analyse(said)
-    scores, heard_whole = _scores(said, words, tokens, book)
+    # A menu choice is asked for in a sentence or two; in a minute-long account the line listens
+    # for what is happening to the caller, not for menu words along the way (and saves the time).
+    scores, heard_whole = _scores(said, words, tokens, book) if len(tokens) <= ACCOUNT else ({}, set())
     best = max(scores.items(), key=lambda item: item[1], default=None)
     if best is not None and best[1] >= WHOLE and len(book.joined[best[0]]) * 10 >= len("".join(words)) * 9:
         return Heard("choice", book.choices[book.owner[best[0]]])  # a menu phrase, said as it is
