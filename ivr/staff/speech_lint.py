@@ -39,7 +39,7 @@ def speech_warnings(menu: m.Menu) -> Iterator[Warning]:
                     yield (
                         node,
                         option.where or node.where,
-                        f"At node '{node.id}' a {lang} caller can press {option.key} ({option.action}) but cannot say it: add 'say:' phrases to the option, or to its node or hotline.",
+                        f"At node '{node.id}' callers in {lang} can press {option.key} ({option.action}) but cannot say it: add 'say:' phrases to the option, or to its node or hotline.",
                         "keys-only",
                     )
             hints = listen.hints(node, lang, shared[lang])  # exactly what the line would hint
