@@ -197,7 +197,7 @@ def _every_match(index, tokens, languages):
 def test_phrases_found_by_their_first_word_are_every_phrase_said(words):
     """The index looks up only the phrases that can start at each word; it finds exactly what
     trying every phrase at every word finds."""
-    from ivr.line.hearing import Understanding
+    from ivr.line.understanding import Understanding
     from ivr.speech.words import analyse, languages_of, normalise
 
     index = Understanding(APP.extensions["ivr_store"].current.menu).index

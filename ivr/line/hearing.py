@@ -32,10 +32,9 @@ from typing import NamedTuple
 from rapidfuzz import fuzz, process
 
 from ..menu import model as m
-from ..speech.model import NOISE, OTHER, SituationModel, shipped
-from ..speech.phrases import FEARED, Match, PhraseIndex, floor
-from ..speech.topics import TopicIndex
-from ..speech.words import NOT, Token, analyse, is_negation, languages_of, normalise, plain, stems
+from ..speech.phrases import NEGATION_REACH, Match, PhraseIndex  # a negation that near turns a menu phrase down too
+from ..speech.words import NOT, Token, analyse, is_negation, languages_of, normalise, plain
+from .understanding import Understanding
 
 CLEAR = 86  # a match scoring this much or more acts...
 MARGIN = 8  # ...when the next different choice scores at least this much less
@@ -60,49 +59,18 @@ PRESS_WORDS = frozenset(
 KEY_FRAME = frozenset("the key button el la de tecla del boton escojo elijo quiero".split())
 PRESS = re.compile(r"\b(?:" + "|".join(sorted(PRESS_WORDS)) + r")\s+(?:el\s+|la\s+|the\s+)?(\S+)")
 _KEY_SIGNS = frozenset("*#")  # the only characters besides words and spaces normalise() keeps
-GUESSED = (*m.PERSON_SITUATIONS, "report")  # what the word model may decide: a person (the rest needs words said)
-EVERYDAY = 1.0  # log odds by which everyday life must beat every situation to overrule one word of trouble
 ACCOUNT = 60  # words of meaning beyond which what is said is an account, not a menu request
 LONG = 8  # words of meaning that make an account rather than a request
 OVERRULE = 6.0  # log odds by which the word model must find trouble in a long account to overrule menu words in it
-GUESS_FROM = 3  # different words a sentence needs before the word model weighs it
-MODEL_MARGIN = 1.0  # log odds by which the word model must find a situation likelier than anything else
 ASKED_AS_IS = ("police", "privacy")  # a question about these is that situation, not a topic ("can I call from a private number?")
 ANSWERED_AFTER_LANGUAGE = ("cant_talk", "privacy")  # "I can't speak English" is a language, not "can't talk"
-NEGATION_REACH = 2  # words before a menu phrase in which a negation turns it down ("not the national one")
 
 
-def _stems(english: str, spanish: str) -> frozenset[str]:
-    """Words as stems of their own language, "en:fear", "es:mied" (English and Spanish stems of
-    one word can meet by chance: Spanish "workers" stems to "work")."""
-    return frozenset([f"en:{stems(w).en}" for w in english.split()] + [f"es:{stems(w).es}" for w in spanish.split()])
-
-
-def _said(tokens: list[Token]) -> frozenset[str]:
-    """The stems of what was said, in the form `_stems` gives."""
-    return frozenset([f"en:{t.en}" for t in tokens] + [f"es:{t.es}" for t in tokens])
-
-
-# Knowledge about people, not about any menu: who a sentence is about, and what turns a word
-# about the police into fear of them or into a question about them.
-FEAR = _stems("afraid scared scare fear frightened terrified", "miedo asustada asustado temor")
-ASKING_ABOUT = _stems(
-    "respond response handle handles investigate investigation investigations work works deal treat role case cases trafficking"
-    " unit units special detective detectives investigator investigators",
-    "responde responden trabaja trabajan hace hacen investiga investigan caso casos trata manejan unidad unidades especial",
-)
 ME = frozenset("i me myself we us my mine our yo mi mis nos nosotros nosotras conmigo nuestro nuestra".split())
-SOMEONE_ELSE = _stems(
-    "friend friends neighbor neighbors neighbour sister brother cousin daughter niece nephew aunt uncle coworker coworkers"
-    " roommate girl girls woman women lady guy nanny employee kid kids teen teenager student",
-    "amiga amigo amigas vecina vecino vecinas hermana hermano prima primo hija sobrina sobrino tia tio compañero compañera"
-    " compañeros muchacha muchachas muchacho niña niñas niño mujer mujeres señora",
-)
 ASKING_FIRST = frozenset(
     "is are do does did can could will would what who whom where why how when which should isnt"
     " que quien quienes donde como cuando cual cuales por hay pueden puede es son".split()
 )
-ABOUT_ME = frozenset("i me myself we us yo nos nosotros nosotras conmigo".split())  # the caller, not their belongings
 
 
 @dataclass(frozen=True)
@@ -114,11 +82,6 @@ class Choice:
     key: str | None
     phrases: tuple[str, ...]  # normalised, for matching
     spoken: tuple[str, ...] = ()  # as written, for Twilio's hints and for "Or say: ..."
-
-
-class Described(NamedTuple):
-    name: str  # a situation: danger ... privacy
-    weak: bool  # only single words of it were heard ("help"), no phrase, no fear of the police
 
 
 class Heard(NamedTuple):
@@ -165,128 +128,6 @@ class Phrasebook:
         self.index = PhraseIndex(written, near=False)  # near misses: rapidfuzz's scores above
 
 
-class Understanding:
-    """What a menu's callers may describe or ask about, in every language: the built-in floor
-    for the five situations that reach a person, the menu's own phrases for every situation,
-    the word model for sentences no phrase names, and the menu's topics by their own words.
-    One per menu (a reload builds a new one with the new phrases and texts)."""
-
-    def __init__(self, menu: m.Menu, model: SituationModel | None = None):
-        situations = menu.situations
-        self.model = model if model is not None else shipped()
-        self.topics = TopicIndex(topics(menu))
-        phrases: dict[str, dict[str, list[str]]] = {}
-        for name, by_lang in floor().items():
-            for lang, items in by_lang.items():
-                phrases.setdefault(name, {}).setdefault(lang, []).extend(items)
-        for name, situation in situations.items():
-            for lang, items in situation.say.items():
-                phrases.setdefault(name, {}).setdefault(lang, []).extend(items)
-        self.known = frozenset(situations)
-        # The floor's heading for fear of the police is heard whenever the police are.
-        self.index = PhraseIndex({name: by_lang for name, by_lang in phrases.items() if name in situations or name == FEARED})
-
-    def topic(self, book: Phrasebook, tokens: list[Token], words: list[str]) -> Heard | None:
-        """The section a question is about, by the sections' own words, as a choice at this node."""
-        found = self.topics.best(tokens, languages_of(words))
-        if found is None:
-            return None
-        action = m.Action(m.GOTO, found)
-        return Heard("choice", next((c for c in book.choices if c.action == action), Choice(action, "", None, ())))
-
-    def guess(self, tokens: list[Token], margin: float | None = None) -> str | None:
-        """The situation the word model finds likelier than anything else, if any: in a sentence,
-        not a word or two ("sí sí", "is anybody there"), which phrases alone must carry."""
-        if self.model is None or len({t.word for t in tokens if t.word != NOT}) < GUESS_FROM:
-            return None
-        guess = self.model.guess(tokens, [s for s in self.known if s in GUESSED])
-        return guess.situation if guess.margin >= (MODEL_MARGIN if margin is None else margin) else None
-
-    def _everyday(self, tokens: list[Token]) -> bool:
-        """A sentence the word model finds plainly about everyday life ("I'm locked out of my
-        email", "the police show was good", "I owe my sister twenty bucks"): a single word of
-        trouble in it is not trouble. A phrase of two words or more, or any doubt, still counts."""
-        if self.model is None:
-            return False
-        scores = self.model.scores(tokens)
-        situations = [score for name, score in scores.items() if name not in OTHER]
-        return NOISE in scores and bool(situations) and scores[NOISE] - max(situations) >= EVERYDAY
-
-    @staticmethod
-    def _refused(tokens: list[Token], matches: list[Match]) -> bool:
-        """A negation just after a word for the police ("la policía no", "no cops"), or just
-        before it: they are refused, not asked for."""
-        police = {match.start for match in matches if match.label == "police"}
-        return any(NOT in (tokens[i].word for i in range(max(0, at - 3), min(len(tokens), at + 2))) for at in police)
-
-    def situation(self, tokens: list[Token], words: list[str], question: bool = False) -> Described | None:
-        """The situation a caller describes, if any, by what matters most, and whether single
-        words were all there was to it (then a question about the world is not that situation)."""
-        matches = self.index.find(tokens, languages_of(words))
-        name = self._situation(tokens, matches, question) if matches else None
-        if name is None:
-            return None
-        own = [match for match in matches if match.label == name]
-        return Described(name, bool(own) and all(len(match.pattern.slots) == 1 for match in own))
-
-    def _situation(self, tokens: list[Token], matches: list[Match], question: bool) -> str | None:
-        found: dict[str, bool] = {}  # situation -> heard without a negation before it
-        for match in matches:
-            found[match.label] = found.get(match.label, False) or not match.negated
-        if not found:
-            return None
-        single = {match.label for match in matches} - {match.label for match in matches if len(match.pattern.slots) > 1}
-        if single and self._everyday(tokens):  # one word of trouble each, in a sentence about everyday life
-            for label in single:
-                found.pop(label, None)
-            if not found:
-                return None
-        stems_said = _said(tokens)
-        if "police" in found:
-            # Asking for the police, 911, an ambulance: the 911 sentence. But not when the police
-            # are feared or refused ("I don't want the police", "la policía no, me deportan"):
-            # that caller is in danger. And "how do the police handle it" asks about them.
-            refused = (
-                not found["police"] or self._refused(tokens, matches) or stems_said & FEAR or "immigration" in found or FEARED in found
-            )
-            if not refused and not stems_said & ASKING_ABOUT:
-                return "police"
-            if refused:
-                return "danger"  # about themselves, whoever else the sentence names
-            found.pop("police")
-        if found.pop(FEARED, None) is not None:
-            return "danger"
-        person = next((name for name in m.PERSON_SITUATIONS if name in found), None)
-        about_me = any(t.word in ABOUT_ME for t in tokens)
-        if person and (about_me or not (stems_said & SOMEONE_ELSE or "report" in found)):
-            return person
-        if person or "report" in found:
-            return "report"
-        if found.get("cant_talk") and not (question and "privacy" in found):  # "is anyone else listening?" asks
-            return "cant_talk"
-        if "privacy" in found:
-            return "privacy"
-        return None
-
-
-def topics(menu: m.Menu) -> dict[str, list[tuple[str, str, float]]]:
-    """Each node a caller may ask for by name (it has `say:` phrases), in its own words: the
-    phrases count most, then the labels of the options that lead to it, then its title and text."""
-    leading: dict[str, list[tuple[str, str]]] = {}
-    for node in menu.nodes.values():
-        for option in node.options:
-            if option.action.kind == m.GOTO:
-                leading.setdefault(option.action.target, []).extend(option.label.items())
-    found = {}
-    for node in menu.nodes.values():
-        if node.say:
-            words = [(p, lang, 3.0) for lang, items in node.say.items() for p in items]
-            words += [(label, lang, 2.0) for lang, label in leading.get(node.id, ())]
-            words += [(text, lang, 1.0) for texts in (node.title, node.prompt) for lang, text in texts.items()]
-            found[node.id] = words
-    return found
-
-
 def spoken_key(said: str, words: list[str] | None = None) -> str | None:
     """The phone key a normalised utterance names ("press one", "uno", "2"), if it names one."""
     if said in KEY_WORDS:
@@ -320,11 +161,12 @@ def hear(transcript: str, confidence: float, book: Phrasebook, understanding: Un
     if key is not None:
         return Heard("key", key=key)
     question = is_question(transcript, words)
-    described = understanding.situation(tokens, words, question) if understanding is not None else None
+    languages = languages_of(words)  # what the sentence may be in: the phrases and topics of those
+    described = understanding.situation(tokens, languages, question) if understanding is not None else None
     situation = described.name if described is not None else None
     if described is not None and described.weak and situation not in ASKED_AS_IS and question and not _about_me(tokens):
         # "Do traffickers take passports?" asks about a topic; "they took my passport" does not.
-        topic = understanding.topic(book, tokens, words)
+        topic = _topic(book, understanding, tokens, languages)
         if topic is not None:
             return topic
     if situation is not None and situation not in ANSWERED_AFTER_LANGUAGE:
@@ -346,10 +188,19 @@ def hear(transcript: str, confidence: float, book: Phrasebook, understanding: Un
         return Heard("situation", situation=guessed)
     # Nothing named, or two choices close: the sections' own words decide, when they point to
     # one of the two ("what do the victim advocates do?": "advocates" or "victims").
-    topic = understanding.topic(book, tokens, words)
+    topic = _topic(book, understanding, tokens, languages)
     if topic is not None and (choice.kind == "nothing" or topic.choice in choice.alternatives):
         return topic
     return choice
+
+
+def _topic(book: Phrasebook, understanding: Understanding, tokens: list[Token], languages: tuple[str, ...]) -> Heard | None:
+    """The section a question is about, by the sections' own words, as a choice at this node."""
+    found = understanding.topic(tokens, languages)
+    if found is None:
+        return None
+    action = m.Action(m.GOTO, found)
+    return Heard("choice", next((c for c in book.choices if c.action == action), Choice(action, "", None, ())))
 
 
 def _about_me(tokens: list[Token]) -> bool:
