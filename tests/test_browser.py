@@ -95,6 +95,8 @@ def test_keyboard_keys_and_speech_language(page):
     page.evaluate("""() => { window.spoken = []; window.speechSynthesis.speak = (u) => window.spoken.push([u.lang, u.text]); }""")
     page.click("#call-es")
     expect(page.locator("#transcript")).to_contain_text("Si está en peligro inmediato")
+    # A key stops what is being read: wait until the whole front door was handed to speech.
+    page.wait_for_function("() => window.spoken.some(([lang, text]) => text === 'For English, press 9.')")
     page.keyboard.press("3")
     expect(page.locator("#where")).to_have_text("learn")
     spoken = page.evaluate("window.spoken")

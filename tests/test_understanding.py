@@ -145,6 +145,44 @@ def test_two_close_choices_are_decided_by_the_sections_own_words(dial, said, nod
     assert call.node == node and not call.dialled
 
 
+def test_asking_how_the_police_handle_it_reaches_the_section_even_when_menu_words_are_close(dial):
+    # "trafficking" and "traffickers" are close menu words; a question about the police is about them.
+    call = at(dial, "learn")
+    call.say("How do the cops in Denver deal with trafficking cases?")
+    assert call.node == "law_enforcement" and not call.dialled
+
+
+def test_naming_the_section_being_read_is_hearing_it_again_not_a_doubt(dial):
+    # At get_help "the numbers" (its topic) and "repeat" do the same thing: no "not sure" reprompt.
+    call = at(dial, "get_help")
+    since = len(call.events)
+    call.say("Repeat the numbers please.")
+    assert call.node == "get_help" and not says(call, since)[0].text.startswith("Sorry")
+    assert "1 8 8 8" in call.last_heard.replace("-", " ") or "8 8 8" in call.last_heard
+
+
+@pytest.mark.parametrize(
+    "where, lang, said",
+    [
+        ("victims", "en", "Wrong number, my bad."),
+        ("welcome", "en", "Oops, I think I dialed the wrong number, sorry."),
+        ("welcome", "es", "Ay perdón, me equivoqué de número."),
+        ("privacy", "es", "Número equivocado, disculpe."),
+    ],
+)
+def test_a_wrong_number_is_not_a_request_for_the_numbers(dial, where, lang, said):
+    call = at(dial, where, lang)
+    call.say(said)
+    assert call.node == where and not call.dialled
+    assert call.last_heard.startswith(("Sorry, I did not understand.", "Disculpe, no le entendí."))
+
+
+def test_a_wrong_number_said_by_a_caller_in_trouble_still_reaches_a_person(dial):
+    call = dial()
+    call.say("I don't know if this is the wrong number but my boss took my passport")
+    assert call.dialled == [NATIONAL]
+
+
 # --- 10: language -------------------------------------------------------------------------------
 def test_a_caller_who_does_not_speak_the_language_is_switched(dial):
     call = dial()
@@ -163,14 +201,13 @@ def test_a_caller_who_does_not_speak_the_language_is_switched(dial):
 # 20 stays open for them. They are expected to fail, strictly: the day one passes, this file
 # says so and its mark comes off. Nobody tunes against them to make that happen.
 UNMET = {
-    "utterances-held-out-2.yaml": "issue 20 open: 94.5% of 110 (every caller in trouble to a person)",
     "utterances-held-out-4.yaml": "issue 20 open: 94.2% of 138, 61 of 62 callers in trouble to a person",
     "utterances-held-out-5.yaml": "issue 20 open: 93.8% of 80 (every caller in trouble to a person)",
 }
 HELD_OUT = [f"utterances-held-out{n}.yaml" for n in ("", "-2", "-3", "-4", "-5")]
 # What each set scored when this was last measured (passed, callers in trouble who reached a
 # person): no change may make any of them worse. Raise these when the line gets better.
-MEASURED = {HELD_OUT[0]: (163, 75), HELD_OUT[1]: (104, 46), HELD_OUT[2]: (155, 73), HELD_OUT[3]: (130, 61), HELD_OUT[4]: (75, 34)}
+MEASURED = {HELD_OUT[0]: (166, 75), HELD_OUT[1]: (105, 46), HELD_OUT[2]: (156, 73), HELD_OUT[3]: (130, 61), HELD_OUT[4]: (75, 34)}
 
 
 def _held_out(app, name: str):
@@ -215,6 +252,33 @@ def test_the_word_model_is_trained_on_the_tuning_sentences_as_they_are_now():
 
     assert all("held-out" not in p.name for p in tuning_files(ROOT))
     assert main(["--check", "--root", str(ROOT)]) == 0
+
+
+def test_the_word_model_decides_whether_with_trouble_pooled_and_which_with_it_apart():
+    """Whether: every kind of trouble as one class, so five small classes cannot each look likely
+    by chance. Which: the table that keeps them apart. Both survive model.json."""
+    from ivr.speech.model import TROUBLE, WordModel
+    from ivr.speech.words import analyse, normalise
+
+    said = [
+        ("he hits me every night", "danger"),
+        ("he hits my kids", "danger"),
+        ("they lock the door at night", "control"),
+        ("they keep my passport", "control"),
+        ("see you at dinner tonight", "noise"),
+        ("my kids are at school", "noise"),
+        ("the door bell is broken", "noise"),
+        ("what is trafficking", "menu"),
+    ]
+    model = WordModel.train([(analyse(normalise(s)), label) for s, label in said], ["danger", "control"])
+    assert set(model.whether.labels) == {TROUBLE, "noise", "menu"} and set(model.which.labels) == {"danger", "control", "noise", "menu"}
+    hit = analyse(normalise("he hits me"))
+    assert model.guess(hit, ["danger", "control"]).situation == "danger"
+    assert model.guess(analyse(normalise("they lock me in at night")), ["danger", "control"]).situation == "control"
+    assert model.guess(analyse(normalise("see you at school")), ["danger", "control"]).situation is None
+    assert model.guess(hit, ["control"]).situation == "control"  # only what the menu has
+    loaded = WordModel.from_json(model.as_json())
+    assert loaded.guess(hit, ["danger", "control"]) == model.guess(hit, ["danger", "control"])
 
 
 # --- staff: the situations in the menu file ---------------------------------------------------

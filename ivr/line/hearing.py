@@ -189,7 +189,9 @@ def hear(transcript: str, confidence: float, book: Phrasebook, understanding: Un
     # Nothing named, or two choices close: the sections' own words decide, when they point to
     # one of the two ("what do the victim advocates do?": "advocates" or "victims").
     topic = _topic(book, understanding, tokens, languages)
-    if topic is not None and (choice.kind == "nothing" or topic.choice in choice.alternatives):
+    if topic is not None and (
+        choice.kind == "nothing" or topic.choice in choice.alternatives or (question and understanding.asks_about(tokens))
+    ):
         return topic
     return choice
 

@@ -49,7 +49,11 @@ def choices(node: m.Node, lang: str, shared: list[Choice]) -> list[Choice]:
         if option.label.get(lang):
             labels.setdefault(option.action, option.label[lang])
     found = [_choice(option.action, option.label.get(lang, ""), option.say, lang) for option in node.keys.values()]
-    found += shared
+    # Asking by name for the section being read ("the numbers" at get_help) is asking to hear it
+    # again: one choice with "repeat", not a rival to it.
+    here = m.Action(m.GOTO, node.id)
+    again = next((option.action for option in node.keys.values() if option.action.kind == m.REPEAT), None)
+    found += [replace(choice, action=again) if again is not None and choice.action == here else choice for choice in shared]
     return [
         replace(choice, key=keys_for[choice.action], label=labels.get(choice.action) or choice.label)
         if choice.action in keys_for

@@ -11,15 +11,14 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ..menu import model as m
-from ..speech.model import NOISE, OTHER, SituationModel, shipped
+from ..speech.model import NOISE, OTHER, WordModel, shipped
 from ..speech.phrases import FEARED, Match, PhraseIndex, floor
 from ..speech.topics import TopicIndex
 from ..speech.words import NOT, Token, stems
 
-GUESSED = (*m.PERSON_SITUATIONS, "report")  # what the word model may decide: a person (the rest needs words said)
 EVERYDAY = 1.0  # log odds by which everyday life must beat every situation to overrule one word of trouble
 GUESS_FROM = 3  # different words a sentence needs before the word model weighs it
-MODEL_MARGIN = 1.0  # log odds by which the word model must find a situation likelier than anything else
+MODEL_MARGIN = 0.5  # log odds by which the word model must find trouble likelier than anything else
 
 
 def _stems(english: str, spanish: str) -> frozenset[str]:
@@ -61,7 +60,7 @@ class Understanding:
     the word model for sentences no phrase names, and the menu's topics by their own words.
     One per menu (a reload builds a new one with the new phrases and texts)."""
 
-    def __init__(self, menu: m.Menu, model: SituationModel | None = None):
+    def __init__(self, menu: m.Menu, model: WordModel | None = None):
         situations = menu.situations
         self.model = model if model is not None else shipped()
         self.topics = TopicIndex(topics(menu))
@@ -80,12 +79,16 @@ class Understanding:
         """The node a question is about, by the sections' own words, if one stands out."""
         return self.topics.best(tokens, languages)
 
+    @staticmethod
+    def asks_about(tokens: list[Token]) -> bool:
+        return bool(_said(tokens) & ASKING_ABOUT)
+
     def guess(self, tokens: list[Token], margin: float | None = None) -> str | None:
         """The situation the word model finds likelier than anything else, if any: in a sentence,
         not a word or two ("sí sí", "is anybody there"), which phrases alone must carry."""
         if self.model is None or len({t.word for t in tokens if t.word != NOT}) < GUESS_FROM:
             return None
-        guess = self.model.guess(tokens, [s for s in self.known if s in GUESSED])
+        guess = self.model.guess(tokens, [s for s in self.known if s in self.model.pooled])
         return guess.situation if guess.margin >= (MODEL_MARGIN if margin is None else margin) else None
 
     def _everyday(self, tokens: list[Token]) -> bool:

@@ -56,7 +56,12 @@ class TopicIndex:
         (or all of them): one word in common is too little ("wrong number" is not "the numbers")."""
         if len(tokens) > QUESTION:
             return None  # a minute of speech is no question about a topic
-        words = [{_stem(token, lang) for lang in languages} for token in tokens if token.word not in ASKING and token.word != NOT]
+        # A word just after a negation is not asked about ("the wrong number", "no la policía").
+        words = [
+            {_stem(token, lang) for lang in languages}
+            for n, token in enumerate(tokens)
+            if token.word not in ASKING and token.word != NOT and (n == 0 or tokens[n - 1].word != NOT)
+        ]
         asked = set().union(*words) & self.idf.keys() if words else set()
         if not asked:
             return None

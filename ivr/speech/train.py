@@ -14,11 +14,14 @@ from pathlib import Path
 
 import yaml
 
-from .model import MENU, MODEL, NOISE, SituationModel
+from .model import MENU, MODEL, NOISE, WordModel
 from .phrases import FEARED, floor
 from .words import Token, analyse, normalise
 
 AS_LABEL = {"menu": MENU, "language": MENU, "noise": NOISE}  # the suites' categories that name no situation
+# What the model may guess from words no phrase names: the situations that put a caller through
+# to a person at once. The rest (police, can't talk, privacy) need their words said.
+GUESSED = ("danger", "control", "forced", "immigration", "needs", "report")
 
 
 def tuning_files(root: Path) -> list[Path]:
@@ -52,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     if not paths:
         print(f"No tuning sentences under {args.root / 'calls'}.", file=sys.stderr)
         return 1
-    text = SituationModel.train(examples(paths)).as_json()
+    text = WordModel.train(examples(paths), GUESSED).as_json()
     if args.check:
         if MODEL.exists() and MODEL.read_text(encoding="utf-8") == text:
             print(f"{MODEL.name} is up to date with {', '.join(p.name for p in paths)} and floor.yaml.")

@@ -69,6 +69,10 @@ CONTRACTIONS = {
     "hed": "he would", "shed": "she would", "someones": "someone is", "somebodys": "somebody is", "yall": "you all", "dunno": "do not know", "kinda": "kind of",
 }  # fmt: skip
 NEGATIONS = frozenset("not no never nunca jamas ni nope nah nadie".split())
+# A word marked as the wrong one is not asked for either: "the wrong number", "me equivoqué de
+# número" (before it), "número equivocado" (after it, as Spanish puts adjectives).
+WRONG_BEFORE = frozenset("wrong equivoque equivoco".split())
+WRONG_AFTER = frozenset("equivocado equivocada incorrecto incorrecta".split())
 
 # Words that carry no meaning for what a caller needs; negations and pronouns are kept
 # ("they won't let me leave" needs "not", and "I am a victim" is not "who are the victims").
@@ -152,8 +156,10 @@ def open_words(words: list[str]) -> list[str]:
     for word in words:
         if word in CONTRACTIONS:
             opened.extend(CONTRACTIONS[word].split())
-        elif word in NEGATIONS:
+        elif word in NEGATIONS or word in WRONG_BEFORE:
             opened.append(NOT)
+        elif word in WRONG_AFTER and opened:
+            opened.insert(len(opened) - 1, NOT)
         elif len(word) >= ENCLITIC_MIN and (verb := _command(word)) is not None:
             opened.extend(verb)
         else:
@@ -188,7 +194,7 @@ def analyse(said: str) -> list[Token]:
 
 def is_negation(word: str) -> bool:
     """A normalised word that says "not" ("no", "never", "dont", "cant")."""
-    return word in NEGATIONS or CONTRACTIONS.get(word, "").endswith(" not")
+    return word in NEGATIONS or word in WRONG_BEFORE or CONTRACTIONS.get(word, "").endswith(" not")
 
 
 def plain(phrase: str) -> str:
