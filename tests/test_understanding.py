@@ -42,6 +42,9 @@ def at(dial, where: str, lang: str = "en"):
         ("welcome", "es", "no tengo a donde ir con mis hijos"),  # needs
         ("welcome", "en", "I need health please"),  # a recogniser's "help"
         ("victims", "en", "they took my pass port"),  # a word split in two
+        ("learn", "en", "A nurse at the ER passed me this number."),  # sent here by someone: needs
+        ("welcome", "es", "Una muchacha del albergue me pasó su número."),
+        ("welcome", "es", "Ya no aguanto, quiero empezar de nuevo lejos de él."),  # "de nuevo" is no "repeat" here
     ],
 )
 def test_a_caller_in_trouble_reaches_a_person_from_any_menu(dial, where, lang, said):
@@ -159,6 +162,24 @@ def test_naming_the_section_being_read_is_hearing_it_again_not_a_doubt(dial):
     call.say("Repeat the numbers please.")
     assert call.node == "get_help" and not says(call, since)[0].text.startswith("Sorry")
     assert "1 8 8 8" in call.last_heard.replace("-", " ") or "8 8 8" in call.last_heard
+
+
+@pytest.mark.parametrize(
+    "lang, said, node",
+    [
+        ("es", "El camión llegó tarde otra vez y ya cerraron la tienda.", "victims"),  # everyday "otra vez": not "repeat"
+        ("es", "¿Me lo repite otra vez, por favor?", "victims"),  # asked in a few words: repeated
+        ("en", "slow down a little I'm writing", "victims"),
+    ],
+)
+def test_again_back_and_slower_are_heard_when_asked_for_not_inside_other_sentences(dial, lang, said, node):
+    call = at(dial, "victims", lang)
+    since = len(call.events)
+    call.say(said)
+    first = says(call, since)[0].text
+    asked = "otra vez y" not in said
+    assert call.node == node and not call.dialled
+    assert first.startswith(("Sorry", "Disculpe")) != asked, first
 
 
 @pytest.mark.parametrize(
@@ -308,6 +329,24 @@ def test_the_built_in_floor_cannot_be_removed_or_sent_away_from_a_person(tmp_pat
     path = tmp_path / "menus" / "main.yaml"
     path.write_text(text, encoding="utf-8")
     assert load_menu(path).situations["danger"].action.target == "national"
+
+
+@pytest.mark.parametrize(
+    "said, situation",
+    [
+        ("A nurse at the ER passed me this number.", "needs"),  # sent here by someone
+        ("Una señora de la tienda me pasó este número.", "needs"),
+        ("My boss gave me a raise.", None),  # "gave me" alone is no referral
+    ],
+)
+def test_the_floor_alone_hears_a_caller_sent_here_by_someone(said, situation):
+    """The built-in phrases, without the word model: a referral is a caller who needs a person."""
+    from ivr.line.understanding import Understanding
+    from ivr.speech.words import analyse, languages_of, normalise
+
+    words = normalise(said)
+    described = Understanding(MENU).situation(analyse(words), languages_of(words.split()))
+    assert (described.name if described else None) == situation
 
 
 def test_validate_names_file_line_and_fix_for_situations(tmp_path):

@@ -62,6 +62,8 @@ _KEY_SIGNS = frozenset("*#")  # the only characters besides words and spaces nor
 ACCOUNT = 60  # words of meaning beyond which what is said is an account, not a menu request
 LONG = 8  # words of meaning that make an account rather than a request
 OVERRULE = 6.0  # log odds by which the word model must find trouble in a long account to overrule menu words in it
+NAVIGATION = (m.REPEAT, m.BACK, m.SLOWER)  # moving about the menu, not anything in it
+NAVIGATION_WORDS = 5  # words of meaning a request to move about has at the most ("slow down a little, I'm writing")
 ASKED_AS_IS = ("police", "privacy")  # a question about these is that situation, not a topic ("can I call from a private number?")
 ANSWERED_AFTER_LANGUAGE = ("cant_talk", "privacy")  # "I can't speak English" is a language, not "can't talk"
 
@@ -176,6 +178,10 @@ def hear(transcript: str, confidence: float, book: Phrasebook, understanding: Un
         return Heard("situation", situation=situation)  # "I can't speak English" asks for Spanish, not quiet
     if understanding is None:
         return choice
+    if choice.kind == "choice" and choice.choice.action.kind in NAVIGATION and len(tokens) > NAVIGATION_WORDS:
+        # "Again", "back", "slower" are asked for in a few words; in a longer sentence they are
+        # part of something else ("el patrón me cambió el turno otra vez", "empezar de nuevo").
+        choice = Heard("nothing")
     if choice.kind == "choice":
         # A few menu words inside a long account ("...until I said I'd go back out tonight") do
         # not make it a menu choice when the words as a whole tell of trouble.
