@@ -43,6 +43,7 @@ def at(dial, where: str, lang: str = "en"):
         ("welcome", "en", "I need health please"),  # a recogniser's "help"
         ("victims", "en", "they took my pass port"),  # a word split in two
         ("learn", "en", "A nurse at the ER passed me this number."),  # sent here by someone: needs
+        ("welcome", "en", "Can you help me?"),  # nothing else said: no everyday life to veto "help"
         ("welcome", "es", "Una muchacha del albergue me pasó su número."),
         ("welcome", "es", "Ya no aguanto, quiero empezar de nuevo lejos de él."),  # "de nuevo" is no "repeat" here
     ],
@@ -125,6 +126,7 @@ def test_a_caller_who_cannot_talk_hears_two_short_sentences_then_quiet(dial, lan
         ("es", "¿es confidencial?", "Esta línea no graba su llamada"),
         ("es", "¿Se puede llamar con número privado?", "Esta línea no graba su llamada"),  # a question, yet no topic
         ("en", "Is anyone else listening to this call?", "This line does not record your call"),  # asks, not "can't talk"
+        ("es", "¿Van a saber que yo llamé?", "Esta línea no graba su llamada"),
     ],
 )
 def test_privacy_questions_get_the_privacy_section_then_the_menu(dial, lang, said, true_words):
@@ -140,6 +142,8 @@ def test_privacy_questions_get_the_privacy_section_then_the_menu(dial, lang, sai
     "said, node",
     [
         ("What do the victim advocates do?", "victim_services"),  # "advocates" or "victims"? the sections' words say
+        ("Tell me about the victims.", "victims"),  # "me ... victims" is no "I am a victim"
+        ("Tell me about the traffickers.", "traffickers"),  # said as written beats "trafficking" by its stem
     ],
 )
 def test_two_close_choices_are_decided_by_the_sections_own_words(dial, said, node):
@@ -336,10 +340,12 @@ def test_the_built_in_floor_cannot_be_removed_or_sent_away_from_a_person(tmp_pat
     [
         ("A nurse at the ER passed me this number.", "needs"),  # sent here by someone
         ("Una señora de la tienda me pasó este número.", "needs"),
+        ("I think this is happening to me.", "needs"),  # what the sections describe, about the caller
+        ("Eso me está pasando a mí.", "needs"),
         ("My boss gave me a raise.", None),  # "gave me" alone is no referral
     ],
 )
-def test_the_floor_alone_hears_a_caller_sent_here_by_someone(said, situation):
+def test_the_floor_alone_hears_a_caller_sent_here_or_telling_it_is_happening_to_them(said, situation):
     """The built-in phrases, without the word model: a referral is a caller who needs a person."""
     from ivr.line.understanding import Understanding
     from ivr.speech.words import analyse, languages_of, normalise

@@ -62,6 +62,7 @@ _KEY_SIGNS = frozenset("*#")  # the only characters besides words and spaces nor
 ACCOUNT = 60  # words of meaning beyond which what is said is an account, not a menu request
 LONG = 8  # words of meaning that make an account rather than a request
 OVERRULE = 6.0  # log odds by which the word model must find trouble in a long account to overrule menu words in it
+STEMMED = 2  # a phrase heard in other forms of its words scores this much less than said as written ("traffickers" is not "trafficking")
 NAVIGATION = (m.REPEAT, m.BACK, m.SLOWER)  # moving about the menu, not anything in it
 NAVIGATION_WORDS = 5  # words of meaning a request to move about has at the most ("slow down a little, I'm writing")
 ASKED_AS_IS = ("police", "privacy")  # a question about these is that situation, not a topic ("can I call from a private number?")
@@ -270,7 +271,7 @@ def _scores(said: str, words: list[str], tokens: list[Token], book: Phrasebook) 
         for match in book.index.find(tokens):
             if not match.negated:
                 n = int(match.label)
-                scores[n] = max(scores.get(n, 0.0), 75.0 + 25.0 * (match.end - match.start + 1) / len(tokens))
+                scores[n] = max(scores.get(n, 0.0), 75.0 + 25.0 * (match.end - match.start + 1) / len(tokens) - STEMMED)
                 if match.end > match.start or len(tokens) <= SHORT:
                     whole.add(n)
     return scores, whole

@@ -16,6 +16,7 @@ from ..speech.phrases import FEARED, Match, PhraseIndex, floor
 from ..speech.topics import TopicIndex
 from ..speech.words import NOT, Token, stems
 
+EVERYDAY_WORDS = 2  # words of everyday life a sentence needs before it may be found to be about everyday life
 EVERYDAY = 1.0  # log odds by which everyday life must beat every situation to overrule one word of trouble
 GUESS_FROM = 3  # different words a sentence needs before the word model weighs it
 MODEL_MARGIN = 0.5  # log odds by which the word model must find trouble likelier than anything else
@@ -47,6 +48,22 @@ SOMEONE_ELSE = _stems(
     " compañeros muchacha muchachas muchacho niña niñas niño mujer mujeres señora",
 )
 ABOUT_ME = frozenset("i me myself we us yo nos nosotros nosotras conmigo".split())  # the caller, not their belongings
+
+
+PRONOUNS = frozenset("i me my mine we us our you your he him his she her they them their yo mi mis nos nuestr su sus le les lo la".split())
+
+
+def _words_of_meaning(match: Match) -> int:
+    """The phrase's words that are not only a pronoun: "save us" and "my papers" are one word of
+    trouble ("save us some tamales", "my tax papers"), "took my passport" two."""
+    return sum(1 for slot in match.pattern.slots if not all(stem.lstrip("=~") in PRONOUNS for stem in slot))
+
+
+def _other_words(tokens: list[Token], matches: list[Match]) -> int:
+    """Words of meaning besides the phrases heard and pronouns: what a sentence says of everyday
+    life, if it does ("can you help me?" says nothing else; "can you help me with my homework" does)."""
+    used = {i for match in matches for i in range(match.start, match.end + 1)}
+    return sum(1 for i, t in enumerate(tokens) if i not in used and t.word not in PRONOUNS and t.word != NOT)
 
 
 class Described(NamedTuple):
@@ -125,8 +142,9 @@ class Understanding:
             found[match.label] = found.get(match.label, False) or not match.negated
         if not found:
             return None
-        single = {match.label for match in matches} - {match.label for match in matches if len(match.pattern.slots) > 1}
-        if single and self._everyday(tokens):  # one word of trouble each, in a sentence about everyday life
+        single = {match.label for match in matches} - {match.label for match in matches if _words_of_meaning(match) > 1}
+        if single and _other_words(tokens, matches) >= EVERYDAY_WORDS and self._everyday(tokens):
+            # one word of trouble each, in a sentence about everyday life
             for label in single:
                 found.pop(label, None)
             if not found:
