@@ -12,7 +12,7 @@ from .test_validator import BASE, broken
 
 NATIONAL, CONEHT = "+18883737888", "+18664555075"
 MENU = load_menu(MAIN_MENU)
-DEEP = {"welcome": "", "learn": "3", "victims": "32", "law_enforcement": "34", "get_help": "35", "privacy": "4"}
+DEEP = {"welcome": "", "learn": "3", "victims": "32", "victim_services": "341", "law_enforcement": "34", "get_help": "35", "privacy": "4"}
 
 
 def at(dial, where: str, lang: str = "en"):
@@ -157,6 +157,15 @@ def test_asking_how_the_police_handle_it_reaches_the_section_even_when_menu_word
     call = at(dial, "learn")
     call.say("How do the cops in Denver deal with trafficking cases?")
     assert call.node == "law_enforcement" and not call.dialled
+
+
+@pytest.mark.parametrize("lang, said", [("es", "necesito una defensora"), ("en", "I need an advocate")])
+def test_in_doubt_between_a_person_and_a_section_the_line_chooses_the_person(dial, lang, said):
+    # At the victim services section, "defensora" is both key 0's "una defensora" and the
+    # section's "defensores": a close call, and one side of it is a person.
+    call = at(dial, "victim_services", lang)
+    call.say(said)
+    assert call.dialled == [NATIONAL]
 
 
 def test_naming_the_section_being_read_is_hearing_it_again_not_a_doubt(dial):

@@ -63,6 +63,7 @@ ACCOUNT = 60  # words of meaning beyond which what is said is an account, not a 
 LONG = 8  # words of meaning that make an account rather than a request
 OVERRULE = 6.0  # log odds by which the word model must find trouble in a long account to overrule menu words in it
 STEMMED = 2  # a phrase heard in other forms of its words scores this much less than said as written ("traffickers" is not "trafficking")
+PERSON_KEY = "0"  # the key every menu answers with a person
 NAVIGATION = (m.REPEAT, m.BACK, m.SLOWER)  # moving about the menu, not anything in it
 NAVIGATION_WORDS = 5  # words of meaning a request to move about has at the most ("slow down a little, I'm writing")
 ASKED_AS_IS = ("police", "privacy")  # a question about these is that situation, not a topic ("can I call from a private number?")
@@ -175,6 +176,9 @@ def hear(transcript: str, confidence: float, book: Phrasebook, understanding: Un
     if situation is not None and situation not in ANSWERED_AFTER_LANGUAGE:
         return Heard("situation", situation=situation)
     choice = _choose(scores, confidence, book, heard_whole)
+    person = [c for c in choice.alternatives if c.key == PERSON_KEY]
+    if choice.kind == "unsure" and len(person) == 1 and len(choice.alternatives) == 2:
+        choice = Heard("choice", person[0])  # in doubt between a person and anything else: the person
     if situation is not None and not (choice.kind == "choice" and choice.choice.action.kind == m.LANGUAGE):
         return Heard("situation", situation=situation)  # "I can't speak English" asks for Spanish, not quiet
     if understanding is None:
