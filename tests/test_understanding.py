@@ -67,7 +67,12 @@ def test_someone_worried_about_another_person_reaches_the_national_hotline(dial)
 @pytest.mark.parametrize("where", ["welcome", "learn", "victims", "law_enforcement"])
 @pytest.mark.parametrize(
     "lang, said, sentence",
-    [("en", "call the police", "hang up now and call 9 1 1"), ("es", "necesito una ambulancia", "cuelgue ahora y llame al 9 1 1")],
+    [
+        ("en", "call the police", "hang up now and call 9 1 1"),
+        ("es", "necesito una ambulancia", "cuelgue ahora y llame al 9 1 1"),
+        ("en", "Can you call the cops for me?", "hang up now and call 9 1 1"),  # for me, not on me
+        ("es", "mande a la policía a mi casa", "cuelgue ahora y llame al 9 1 1"),  # "casa" is no "caso" asked about
+    ],
 )
 def test_asking_for_the_police_hears_the_911_sentence_then_a_person_never_the_section(dial, where, lang, said, sentence):
     call = at(dial, where, lang)
@@ -81,7 +86,14 @@ def test_asking_for_the_police_hears_the_911_sentence_then_a_person_never_the_se
 
 
 @pytest.mark.parametrize(
-    "said", ["I don't want the police", "please don't call the cops", "no quiero policía", "no llamen a la policía, me deportan"]
+    "said",
+    [
+        "I don't want the police",
+        "please don't call the cops",
+        "no quiero policía",
+        "no llamen a la policía, me deportan",
+        "he says he'll call the cops on me",
+    ],
 )
 def test_refusing_the_police_is_never_the_police_section_nor_911(dial, said):
     call = dial().press("3")

@@ -39,7 +39,7 @@ FEAR = _stems("afraid scared scare fear frightened terrified", "miedo asustada a
 ASKING_ABOUT = _stems(
     "respond response handle handles investigate investigation investigations work works deal treat role case cases trafficking"
     " unit units special detective detectives investigator investigators",
-    "responde responden trabaja trabajan hace hacen investiga investigan caso casos trata manejan unidad unidades especial",
+    "responde responden trabaja trabajan hace hacen investiga investigan trata manejan unidad unidades especial",  # not "caso": its stem is "casa"
 )
 SOMEONE_ELSE = _stems(
     "friend friends neighbor neighbors neighbour sister brother cousin daughter niece nephew aunt uncle coworker coworkers"

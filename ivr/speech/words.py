@@ -85,6 +85,10 @@ FUNCTION_WORDS = frozenset(
     mas tan tambien""".split()
 )
 
+# "On" is a function word, except before the person something is done against: "they'll call
+# the cops on me" fears the police, "call the cops for me" asks for them.
+AGAINST = frozenset("me us".split())
+
 # Words only one of the two languages uses, to tell which one a sentence is in: Snowball's
 # English and Spanish stems of one word can meet by chance ("more" and "morir" are both "mor"),
 # so a sentence plainly in one language is not read with the other's phrases.
@@ -180,8 +184,9 @@ def analyse(said: str) -> list[Token]:
     """The normalised utterance as tokens of meaning (function words dropped, negations kept)."""
     tokens = []
     before = ""
-    for word in open_words(said.split()):
-        if word not in FUNCTION_WORDS:
+    words = open_words(said.split())
+    for n, word in enumerate(words):
+        if word not in FUNCTION_WORDS or (word == "on" and n + 1 < len(words) and words[n + 1] in AGAINST):
             pair = (
                 before + word
                 if before and word != NOT and len(before) + len(word) <= SPLIT_WORD and min(len(before), len(word)) <= 4
