@@ -139,6 +139,9 @@ def test_a_caller_who_cannot_talk_hears_two_short_sentences_then_quiet(dial, lan
         ("es", "¿Se puede llamar con número privado?", "Esta línea no graba su llamada"),  # a question, yet no topic
         ("en", "Is anyone else listening to this call?", "This line does not record your call"),  # asks, not "can't talk"
         ("es", "¿Van a saber que yo llamé?", "Esta línea no graba su llamada"),
+        ("es", "¿Mi esposo se puede dar cuenta de que llamé?", "Esta línea no graba su llamada"),
+        ("es", "¿Quién más está oyendo?", "Esta línea no graba su llamada"),  # asks, not "can't talk"
+        ("en", "Is my information safe with you?", "This line does not record your call"),  # "safe" here is no danger
     ],
 )
 def test_privacy_questions_get_the_privacy_section_then_the_menu(dial, lang, said, true_words):
