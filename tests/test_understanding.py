@@ -232,6 +232,14 @@ def test_a_wrong_number_said_by_a_caller_in_trouble_still_reaches_a_person(dial)
     assert call.dialled == [NATIONAL]
 
 
+@pytest.mark.parametrize("lang, said", [("en", "next"), ("en", "next topic please"), ("es", "siguiente"), ("es", "el que sigue")])
+def test_the_next_topic_is_asked_for_by_voice_as_the_section_offers_it(dial, lang, said):
+    # "For the next topic, press 1": the key a section's `next:` adds is heard by voice too.
+    call = at(dial, "victims", lang)
+    call.say(said)
+    assert call.node == MENU.nodes["victims"].next
+
+
 # --- 10: language -------------------------------------------------------------------------------
 def test_a_caller_who_does_not_speak_the_language_is_switched(dial):
     call = dial()
@@ -243,6 +251,10 @@ def test_a_caller_who_does_not_speak_the_language_is_switched(dial):
     call = dial()
     call.say("no hablo inglés")
     assert says(call)[-1].language == "es-US"
+    for said in ("no Spanish", "I don't understand"):  # in English, on the Spanish line
+        call = dial().press("9")
+        call.say(said)
+        assert says(call)[-1].language == "en-US"
 
 
 # --- the suites: both figures, and every caller in trouble reaches a person -------------------

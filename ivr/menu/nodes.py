@@ -15,6 +15,14 @@ from .sections import placeholders, retry
 from .source import Map, Mark, Seq, Value
 
 NEXT_KEY = "1"
+# What a caller says for the key 'next:' adds ("For the next topic, press 1"). A node that wants
+# other words writes the option itself: `- key: "1"`, `do: next`, `say: ...`.
+NEXT_SAID = m.frozen_map(
+    {
+        "en": ("next", "next topic", "the next one", "next section", "go on", "keep going", "continue"),
+        "es": ("siguiente", "el siguiente", "siguiente tema", "el que sigue", "continuar", "sígale", "adelante"),
+    }
+)
 AUDIO_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_./-]*\.(wav|mp3)$", re.IGNORECASE)
 NODE_FIELDS = {
     "type": True,
@@ -102,7 +110,7 @@ def node(
                 "key-twice",
             )
         elif NEXT_KEY not in seen:
-            opt = m.Option(NEXT_KEY, m.Action(m.NEXT), m.frozen_map({}), True)
+            opt = m.Option(NEXT_KEY, m.Action(m.NEXT), m.frozen_map({}), True, say=NEXT_SAID)
             options.insert(0, opt)
             seen[NEXT_KEY] = opt
     back = c.ident(block.get("back"), f"back of {what}")
