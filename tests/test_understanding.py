@@ -306,6 +306,15 @@ def test_the_held_out_sets_are_a_quarter_of_all_sentences():
     assert held + tuning >= 600 and held >= (held + tuning) / 4
 
 
+def test_the_word_model_guesses_exactly_the_situations_that_reach_a_person_and_report():
+    # ivr/speech sits below the menu and names them itself: the two lists must not drift apart.
+    from ivr.menu.model import PERSON_SITUATIONS
+    from ivr.speech.model import shipped
+    from ivr.speech.train import GUESSED
+
+    assert set(GUESSED) == {*PERSON_SITUATIONS, "report"} == shipped().pooled
+
+
 def test_the_word_model_is_trained_on_the_tuning_sentences_as_they_are_now():
     """model.json is what `python -m ivr.speech.train` gives from calls/utterances.yaml and the
     floor: never stale, never trained on a held-out set."""

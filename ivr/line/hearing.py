@@ -34,7 +34,7 @@ from rapidfuzz import fuzz, process
 from ..menu import model as m
 from ..speech.phrases import NEGATION_REACH, Match, PhraseIndex  # a negation that near turns a menu phrase down too
 from ..speech.words import NOT, Token, analyse, is_negation, languages_of, normalise, plain
-from .understanding import Understanding
+from .understanding import ME_OR_MINE, Understanding
 
 CLEAR = 86  # a match scoring this much or more acts...
 MARGIN = 8  # ...when the next different choice scores at least this much less
@@ -70,7 +70,6 @@ ASKED_AS_IS = ("police", "privacy")  # a question about these is that situation,
 ANSWERED_AFTER_LANGUAGE = ("cant_talk", "privacy")  # "I can't speak English" is a language, not "can't talk"
 
 
-ME = frozenset("i me myself we us my mine our yo mi mis nos nosotros nosotras conmigo nuestro nuestra".split())
 ASKING_FIRST = frozenset(
     "is are do does did can could will would what who whom where why how when which should isnt"
     " que quien quienes donde como cuando cual cuales por hay pueden puede es son".split()
@@ -176,9 +175,6 @@ def hear(transcript: str, confidence: float, book: Phrasebook, understanding: Un
     if situation is not None and situation not in ANSWERED_AFTER_LANGUAGE:
         return Heard("situation", situation=situation)
     choice = _choose(scores, confidence, book, heard_whole)
-    person = [c for c in choice.alternatives if c.key == PERSON_KEY]
-    if choice.kind == "unsure" and len(person) == 1 and len(choice.alternatives) == 2:
-        choice = Heard("choice", person[0])  # in doubt between a person and anything else: the person
     if situation is not None and not (choice.kind == "choice" and choice.choice.action.kind == m.LANGUAGE):
         return Heard("situation", situation=situation)  # "I can't speak English" asks for Spanish, not quiet
     if understanding is None:
@@ -218,7 +214,7 @@ def _topic(book: Phrasebook, understanding: Understanding, tokens: list[Token], 
 
 def _about_me(tokens: list[Token]) -> bool:
     """The caller or their own is in it ("can they take my kids?"), not only the world ("do they only go after girls?")."""
-    return any(token.word in ME for token in tokens)
+    return any(token.word in ME_OR_MINE for token in tokens)
 
 
 def is_question(transcript: str, words: list[str]) -> bool:
@@ -228,7 +224,8 @@ def is_question(transcript: str, words: list[str]) -> bool:
 
 def _choose(scores: dict[int, float], confidence: float, book: Phrasebook, heard_whole: set[int] = frozenset()) -> Heard:  # type: ignore[assignment]
     """The best two choices that do different things (two phrases of one choice never compete).
-    A phrase whose every word was said is surer than a near miss: it needs a smaller lead."""
+    A phrase whose every word was said is surer than a near miss: it needs a smaller lead. In
+    doubt between a person and one other choice, the person."""
     top: tuple[float, int] | None = None  # (score, phrase index)
     second: tuple[float, int] | None = None
     does = book.does
@@ -247,7 +244,11 @@ def _choose(scores: dict[int, float], confidence: float, book: Phrasebook, heard
     enough, margin = (SAID, MARGIN_SAID) if said else (CLEAR, MARGIN)
     if top[0] >= enough and top[0] - runner_up >= margin and (confidence >= LOW_CONFIDENCE or top[0] >= WHOLE):
         return Heard("choice", best)
-    return Heard("unsure", alternatives=(best, book.choices[book.owner[second[1]]]) if second else (best,))
+    if second is None:
+        return Heard("unsure", alternatives=(best,))
+    alternatives = (best, book.choices[book.owner[second[1]]])
+    person = [choice for choice in alternatives if choice.key == PERSON_KEY]
+    return Heard("choice", person[0]) if len(person) == 1 else Heard("unsure", alternatives=alternatives)
 
 
 def _scores(said: str, words: list[str], tokens: list[Token], book: Phrasebook) -> tuple[dict[int, float], set[int]]:

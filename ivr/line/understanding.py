@@ -48,6 +48,7 @@ SOMEONE_ELSE = _stems(
     " compañeros muchacha muchachas muchacho niña niñas niño mujer mujeres señora",
 )
 ABOUT_ME = frozenset("i me myself we us yo nos nosotros nosotras conmigo".split())  # the caller, not their belongings
+ME_OR_MINE = ABOUT_ME | frozenset("my mine our mi mis nuestro nuestra".split())  # the caller or their own ("my kids")
 
 
 PRONOUNS = frozenset("i me my mine we us our you your he him his she her they them their yo mi mis nos nuestr su sus le les lo la".split())

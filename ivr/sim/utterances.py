@@ -34,7 +34,7 @@ REPROMPT = "reprompt"
 PERSON = "person"
 SLOWER = "slower"
 REPEAT = "repeat"
-CRITICAL = ("danger", "control", "forced", "immigration", "needs")  # must reach a person, every time
+CRITICAL = m.PERSON_SITUATIONS  # must reach a person, every time
 PERSON_GROUP = "person (1-5)"
 FIELDS = ("say", "expect", "lang", "at", "confidence", "category")
 

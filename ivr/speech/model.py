@@ -151,14 +151,12 @@ class WordModel:
 
     def as_json(self) -> str:
         # One feature a line (a retrain's diff shows which words moved), a third of the size of
-        # one number a line.
-        out = [f'{{"pooled": {json.dumps(sorted(self.pooled))},']
-        for n, (name, table) in enumerate((("whether", self.whether), ("which", self.which))):
-            out.append(f'"{name}": {{"priors": {json.dumps(table.priors, sort_keys=True)}, "rows": {{')
-            rows = sorted(table.rows.items())
-            out += [f"{json.dumps(f)}: {json.dumps(list(row))}{',' if i < len(rows) - 1 else ''}" for i, (f, row) in enumerate(rows)]
-            out.append("}}," if n == 0 else "}}}")
-        return "\n".join(out) + "\n"
+        # one number a line. Each piece is json.dumps's; only the line breaks are ours.
+        def table(model: SituationModel) -> str:
+            rows = ",\n".join(f"{json.dumps(f)}: {json.dumps(list(row))}" for f, row in sorted(model.rows.items()))
+            return f'{{"priors": {json.dumps(model.priors, sort_keys=True)}, "rows": {{\n{rows}}}}}'
+
+        return f'{{"pooled": {json.dumps(sorted(self.pooled))},\n"whether": {table(self.whether)},\n"which": {table(self.which)}}}\n'
 
 
 @cache

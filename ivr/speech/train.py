@@ -20,7 +20,8 @@ from .words import Token, analyse, normalise
 
 AS_LABEL = {"menu": MENU, "language": MENU, "noise": NOISE}  # the suites' categories that name no situation
 # What the model may guess from words no phrase names: the situations that put a caller through
-# to a person at once. The rest (police, can't talk, privacy) need their words said.
+# to a person at once (the menu's PERSON_SITUATIONS and "report": speech sits below the menu, so
+# it names them itself). The rest (police, can't talk, privacy) need their words said.
 GUESSED = ("danger", "control", "forced", "immigration", "needs", "report")
 
 
