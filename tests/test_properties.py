@@ -148,7 +148,7 @@ SPEECH_WORDS = st.sampled_from(
 @given(st.text(max_size=60) | st.lists(SPEECH_WORDS, max_size=8).map(" ".join))
 @settings(max_examples=400, deadline=None)
 def test_fast_speech_paths_agree_with_the_plain_ones(transcript):
-    from ivr.line.hearing import PRESS, spoken_key
+    from ivr.line.keys_said import PRESS, spoken_key
     from ivr.speech.words import normalise
 
     said = normalise(transcript)

@@ -167,6 +167,23 @@ def test_two_close_choices_are_decided_by_the_sections_own_words(dial, said, nod
     assert call.node == node and not call.dialled
 
 
+@pytest.mark.parametrize(
+    "lang, said, node",
+    [
+        ("es", "Quiero saber cómo engañan a la gente", "how"),  # asked to be told, in no menu phrase
+        ("es", "numeros", "get_help"),  # a topic named in a word
+        ("es", "Ya empezó la telenovela, ven a verla.", "learn"),  # a remark: shares words, asks nothing
+        ("en", "Ya empezó el partido, súbele a la tele.", "learn"),
+    ],
+)
+def test_the_sections_words_answer_what_is_asked_not_a_remark_in_the_room(dial, lang, said, node):
+    call = at(dial, "learn", lang)
+    call.say(said)
+    assert call.node == node and not call.dialled
+    if node == "learn":
+        assert call.last_heard.startswith(("Sorry, I did not understand.", "Disculpe, no le entendí."))
+
+
 def test_asking_how_the_police_handle_it_reaches_the_section_even_when_menu_words_are_close(dial):
     # "trafficking" and "traffickers" are close menu words; a question about the police is about them.
     call = at(dial, "learn")

@@ -8,7 +8,8 @@ import re
 
 import pytest
 
-from ivr.line.hearing import hear, normalise, spoken_key
+from ivr.line.hearing import hear, normalise
+from ivr.line.keys_said import spoken_key
 
 from .conftest import CALLER_NUMBER, MAIN_MENU, TOKEN
 

@@ -23,7 +23,6 @@ What a caller said is as private as their number: nothing here logs or keeps it.
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from rapidfuzz import fuzz, process
 from ..menu import model as m
 from ..speech.phrases import NEGATION_REACH, Match, PhraseIndex  # a negation that near turns a menu phrase down too
 from ..speech.words import NOT, Token, analyse, is_negation, languages_of, normalise, plain
+from .keys_said import spoken_key
 from .understanding import ME_OR_MINE, Understanding
 
 CLEAR = 86  # a match scoring this much or more acts...
@@ -44,21 +44,6 @@ SHORT = 3  # in a sentence of this many words or fewer, one word of a phrase is 
 WEAK = 70  # below this it is not a match at all
 WHOLE = 97  # what was said is one of the menu's phrases, near enough letter for letter
 LOW_CONFIDENCE = 0.35  # Twilio's own doubt: below this only a near-perfect match acts
-NUMBERS = {
-    "0": "zero oh cero cerito", "1": "one won uno una", "2": "two to too dos", "3": "three tree tres", "4": "four for cuatro",
-    "5": "five cinco", "6": "six seis", "7": "seven siete", "8": "eight ocho", "9": "nine nueve",
-    "*": "star asterisk asterisco estrella estrellita", "#": "pound hash hashtag numeral gato gatito",
-}  # fmt: skip
-SOUNDS_LIKE = frozenset("to too for won tree oh".split())  # heard for a number, or just a word
-KEY_WORDS = {word: key for key, words in NUMBERS.items() for word in words.split()} | {key: key for key in NUMBERS}
-# "press two", "number 2", "option two", "oprima dos", "marque el dos": the word after is a key.
-PRESS_WORDS = frozenset(
-    "press pressing push hit dial number option key oprima oprimo marque marco marcar pulse presione numero opcion tecla".split()
-)
-# Said around a key without changing it: "the star key", "la tecla del gato", "el cuatro".
-KEY_FRAME = frozenset("the key button el la de tecla del boton escojo elijo quiero".split())
-PRESS = re.compile(r"\b(?:" + "|".join(sorted(PRESS_WORDS)) + r")\s+(?:el\s+|la\s+|the\s+)?(\S+)")
-_KEY_SIGNS = frozenset("*#")  # the only characters besides words and spaces normalise() keeps
 ACCOUNT = 60  # words of meaning beyond which what is said is an account, not a menu request
 LONG = 8  # words of meaning that make an account rather than a request
 OVERRULE = 6.0  # log odds by which the word model must find trouble in a long account to overrule menu words in it
@@ -70,6 +55,13 @@ ASKED_AS_IS = ("police", "privacy")  # a question about these is that situation,
 ANSWERED_AFTER_LANGUAGE = ("cant_talk", "privacy")  # "I can't speak English" is a language, not "can't talk"
 
 
+# Words that ask to be told something, for a sentence that is not a question ("tell me about the
+# victims", "quiero saber más", "explíqueme eso").
+TELL_ME = frozenset(
+    "tell explain learn know about information info more read dime digame diga expliqueme explicame explique"
+    " hableme hablame cuenteme cuentame saber informacion sobre acerca mas".split()
+)
+FEW = 2  # words of meaning in which a topic may be named without asking ("numeros", "the victims")
 ASKING_FIRST = frozenset(
     "is are do does did can could will would what who whom where why how when which should isnt"
     " que quien quienes donde como cuando cual cuales por hay pueden puede es son".split()
@@ -131,23 +123,6 @@ class Phrasebook:
         self.index = PhraseIndex(written, near=False)  # near misses: rapidfuzz's scores above
 
 
-def spoken_key(said: str, words: list[str] | None = None) -> str | None:
-    """The phone key a normalised utterance names ("press one", "uno", "2"), if it names one."""
-    if said in KEY_WORDS:
-        return KEY_WORDS[said]
-    framed = words if words is not None else said.split()
-    if len(framed) <= 4:  # "the star key", "el cuatro", "la tecla del gato"
-        named = [word for word in framed if word not in KEY_FRAME]
-        if len(named) == 1 and named[0] in KEY_WORDS and named[0] not in SOUNDS_LIKE:
-            return KEY_WORDS[named[0]]
-    if words is not None and PRESS_WORDS.isdisjoint(words) and not _KEY_SIGNS.intersection(said):
-        return None  # no "press" word: no need for the regex (a set test is cheaper)
-    match = PRESS.search(said)
-    if match is None or (match.group(1) in SOUNDS_LIKE and match.end() != len(said)):
-        return None  # "the number for the hotline" names no key; "press for" does
-    return KEY_WORDS.get(match.group(1))
-
-
 def hear(transcript: str, confidence: float, book: Phrasebook, understanding: Understanding | None = None) -> Heard:
     said = normalise(transcript)
     if not said:
@@ -195,7 +170,7 @@ def hear(transcript: str, confidence: float, book: Phrasebook, understanding: Un
         return Heard("situation", situation=guessed)
     # Nothing named, or two choices close: the sections' own words decide, when they point to
     # one of the two ("what do the victim advocates do?": "advocates" or "victims").
-    topic = _topic(book, understanding, tokens, languages)
+    topic = _topic(book, understanding, tokens, languages) if _asks(question, words, tokens, understanding) else None
     if topic is not None and (
         choice.kind == "nothing" or topic.choice in choice.alternatives or (question and understanding.asks_about(tokens))
     ):
@@ -210,6 +185,13 @@ def _topic(book: Phrasebook, understanding: Understanding, tokens: list[Token], 
         return None
     action = m.Action(m.GOTO, found)
     return Heard("choice", next((c for c in book.choices if c.action == action), Choice(action, "", None, ())))
+
+
+def _asks(question: bool, words: list[str], tokens: list[Token], understanding: Understanding) -> bool:
+    """Asked to be told something, so the sections' words may answer: a question, "tell me about
+    ...", or a topic named in a word or two ("numbers"). A remark that shares two words with a
+    section's text ("we're killing time at the mall", "ya pagué la renta") asks for nothing."""
+    return question or len(tokens) <= FEW or not TELL_ME.isdisjoint(words) or understanding.asks_about(tokens)
 
 
 def _about_me(tokens: list[Token]) -> bool:
