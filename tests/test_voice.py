@@ -135,6 +135,7 @@ def test_nothing_a_caller_said_is_logged(app, dial, caplog, capsys):
         ("la tecla numeral", "#"),
         ("to the hotline", None),
         ("9", "9"),
+        ("auction two", "2"),  # a recogniser's "option"
     ],
 )
 def test_spoken_keys(said, key):

@@ -18,7 +18,7 @@ SOUNDS_LIKE = frozenset("to too for won tree oh".split())  # heard for a number,
 KEY_WORDS = {word: key for key, words in NUMBERS.items() for word in words.split()} | {key: key for key in NUMBERS}
 # "press two", "number 2", "option two", "oprima dos", "marque el dos": the word after is a key.
 PRESS_WORDS = frozenset(
-    "press pressing push hit dial number option key oprima oprimo marque marco marcar pulse presione numero opcion tecla".split()
+    "press pressing push hit dial number option auction key oprima oprimo marque marco marcar pulse presione numero opcion tecla".split()
 )
 # Said around a key without changing it: "the star key", "la tecla del gato", "el cuatro".
 KEY_FRAME = frozenset("the key button el la de tecla del boton escojo elijo quiero".split())

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from ..menu import model as m
 from ..speech.words import normalise, plain
-from .hearing import Choice
+from .hearing import PERSON_KEY, Choice
 
 MAX_HINTS = 500  # Twilio's limit for one <Gather> (error 13330)
 LANGUAGE = "language"  # an Action kind only speech makes: switch the call's language
@@ -48,12 +48,14 @@ def choices(node: m.Node, lang: str, shared: list[Choice]) -> list[Choice]:
         keys_for.setdefault(option.action, key)
         if option.label.get(lang):
             labels.setdefault(option.action, option.label[lang])
-    found = [_choice(option.action, option.label.get(lang, ""), option.say, lang) for option in node.keys.values()]
+    # A person is asked for in any language: "páseme con alguien" on the English line is heard.
+    found = [_choice(option.action, option.label.get(lang, ""), option.say, lang, key == PERSON_KEY) for key, option in node.keys.items()]
     # Asking by name for the section being read ("the numbers" at get_help) is asking to hear it
-    # again: one choice with "repeat", not a rival to it.
-    here = m.Action(m.GOTO, node.id)
-    again = next((option.action for option in node.keys.values() if option.action.kind == m.REPEAT), None)
-    found += [replace(choice, action=again) if again is not None and choice.action == here else choice for choice in shared]
+    # again, and for the menu above ("los temas") is going back: one choice with "repeat" or
+    # "back" (or "next"), not a rival to it.
+    moves = {m.REPEAT: node.id, m.BACK: node.parent, m.NEXT: node.next}
+    same = {m.Action(m.GOTO, moves[o.action.kind]): o.action for o in node.keys.values() if moves.get(o.action.kind)}
+    found += [replace(choice, action=same.get(choice.action, choice.action)) for choice in shared]
     return [
         replace(choice, key=keys_for[choice.action], label=labels.get(choice.action) or choice.label)
         if choice.action in keys_for
