@@ -51,7 +51,11 @@ ABOUT_ME = frozenset("i me myself we us yo nos nosotros nosotras conmigo".split(
 ME_OR_MINE = ABOUT_ME | frozenset("my mine our mi mis nuestro nuestra".split())  # the caller or their own ("my kids")
 
 
-PRONOUNS = frozenset("i me my mine we us our you your he him his she her they them their yo mi mis nos nuestr su sus le les lo la".split())
+# As words and as the stems of phrase words ("nuestr" is the stem of "nuestro", "nuestras"...).
+PRONOUNS = frozenset(
+    "i me my mine we us our you your he him his she her they them their yo mi mis nos nuestr nuestro nuestra nuestros nuestras"
+    " su sus le les lo la".split()
+)
 
 
 def _words_of_meaning(match: Match) -> int:

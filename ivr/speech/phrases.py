@@ -162,7 +162,7 @@ class PhraseIndex:
                                 if present.isdisjoint(slot):
                                     break  # a phrase with a word said nowhere cannot match
                             else:
-                                end = self._rest(pattern.rest, heard, start)
+                                end = self._rest(pattern.rest, heard, start, pattern.negative)
                             if end is None or end == start:
                                 continue
                         found.append(Match(pattern.label, start, end, negation and not pattern.negative, pattern))
@@ -212,14 +212,18 @@ class PhraseIndex:
         return found
 
     @staticmethod
-    def _rest(rest: tuple[frozenset[str], ...], heard: list[frozenset[str]], start: int) -> int | None:
-        """Where the phrase whose first word is at `start` ends, if its other words follow in order."""
+    def _rest(rest: tuple[frozenset[str], ...], heard: list[frozenset[str]], start: int, negative: bool = False) -> int | None:
+        """Where the phrase whose first word is at `start` ends, if its other words follow in order.
+        A negation between them breaks a phrase that has none ("I got the wrong number" is not
+        "got ... number", "I need no help" not "need ... help")."""
         position = start
         for slot in rest:
             for candidate in range(position + 1, min(position + 2 + GAP, len(heard))):
                 if not slot.isdisjoint(heard[candidate]):
                     position = candidate
                     break
+                if not negative and NOT in heard[candidate]:
+                    return None
             else:
                 return None
         return position
