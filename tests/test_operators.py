@@ -52,21 +52,19 @@ def test_shipped_scripts_cover_every_node_and_every_hotline_in_both_languages(tr
 
 
 def test_cli_test_calls_prints_pass_fail_and_coverage():
-    from .test_understanding import UNMET
-
     suites = [p for p in glob.glob(str(ROOT / "calls" / "*.yaml")) if is_suite(p)]
     assert len(suites) == 7  # the tuning set and the six held-out sets
-    meeting = [p for p in suites if p.rsplit("/", 1)[-1] not in UNMET]  # (issue 20 is open for the others)
     result = subprocess.run(
-        [sys.executable, "-m", "ivr", "test-calls", "--min-node-coverage", "100", *SCRIPTS, *meeting],
+        [sys.executable, "-m", "ivr", "test-calls", "--min-node-coverage", "100", *SCRIPTS, *suites],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=180,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"{len(SCRIPTS) + len(meeting)} passed, 0 failed" in result.stdout  # every script, and every utterance suite
-    assert "Utterance suite" in result.stdout and "person (1-5)" in result.stdout and "held-out" in result.stdout
+    assert f"{len(SCRIPTS) + len(suites)} passed, 0 failed" in result.stdout  # every script, and every utterance suite
+    assert "Utterance suite" in result.stdout and "person (1-5)" in result.stdout
+    assert "The 6 held-out suites together:" in result.stdout  # judged as one held-out set
     assert f"nodes: {len(MENU.nodes)}/{len(MENU.nodes)} (100%)" in result.stdout
     assert "key bindings:" in result.stdout
 
@@ -81,6 +79,19 @@ def test_cli_test_calls_fails_a_suite_that_misses_its_targets(tmp_path):
     result = CliRunner().invoke(main, ["test-calls", str(suite), "--menu", str(MAIN_MENU)])
     assert result.exit_code == 1
     assert "50.0%" in result.output and "FAIL the suite misses its targets" in result.output and "0 passed, 1 failed" in result.output
+
+
+@pytest.mark.parametrize("passing, code", [(19, 0), (5, 1)])
+def test_cli_test_calls_judges_held_out_files_together(tmp_path, passing, code):
+    one = tmp_path / "utterances-held-out.yaml"
+    one.write_text('utterances:\n  - {say: "zebra quantum marmalade", expect: coneht, category: menu}\n')
+    two = tmp_path / "utterances-held-out-2.yaml"
+    two.write_text("utterances:\n" + '  - {say: "they took my passport", expect: person, category: control}\n' * passing)
+    result = CliRunner().invoke(main, ["test-calls", str(one), str(two), "--menu", str(MAIN_MENU)])
+    assert "below the targets on its own" in result.output  # the first file, alone
+    assert "The 2 held-out suites together:" in result.output
+    assert result.exit_code == code, result.output
+    assert ("FAIL the held-out suites miss their targets" in result.output) == bool(code)
 
 
 def test_failing_script_shows_transcript_up_to_the_failed_step(tmp_path):

@@ -182,7 +182,8 @@ def _every_match(index, tokens, languages):
                 position, ok = start, True
                 for slot in pattern.slots[1:]:
                     nxt = [i for i in range(position + 1, min(position + 2 + GAP, len(heard))) if not slot.isdisjoint(heard[i])]
-                    if not nxt:
+                    # a negation between two of its words breaks a phrase that says none itself
+                    if not nxt or (not pattern.negative and any(NOT in heard[i] for i in range(position + 1, nxt[0]))):
                         ok = False
                         break
                     position = nxt[0]

@@ -15,7 +15,8 @@ then weighed in this order, because a caller in trouble matters more than a menu
 5. a sentence no phrase names: the word model (ivr/speech/model.py) for a caller in trouble,
    then the sections' own words for a question ("do the cops in Denver go after this?");
 6. two close choices: the one the sections' words point to, or "not sure" with the likeliest
-   two; nothing known: "not understood".
+   two; nothing known: "not understood", except a few words about the caller themselves ("I'm
+   so tired", "that sounds like me"): those reach a person.
 
 Between a person and anything else, the person wins. The line never dials 911 itself.
 What a caller said is as private as their number: nothing here logs or keeps it.
@@ -49,6 +50,7 @@ LONG = 8  # words of meaning that make an account rather than a request
 OVERRULE = 6.0  # log odds by which the word model must find trouble in a long account to overrule menu words in it
 STEMMED = 2  # a phrase heard in other forms of its words scores this much less than said as written ("traffickers" is not "trafficking")
 PERSON_KEY = "0"  # the key every menu answers with a person
+ABOUT_THEMSELVES = 3  # different words at most in a sentence about the caller that, not understood, still reaches a person
 NAVIGATION = (m.REPEAT, m.BACK, m.SLOWER)  # moving about the menu, not anything in it
 NAVIGATION_WORDS = 5  # words of meaning a request to move about has at the most ("slow down a little, I'm writing")
 ASKED_AS_IS = ("police", "privacy")  # a question about these is that situation, not a topic ("can I call from a private number?")
@@ -175,6 +177,10 @@ def hear(transcript: str, confidence: float, book: Phrasebook, understanding: Un
         choice.kind == "nothing" or topic.choice in choice.alternatives or (question and understanding.asks_about(tokens))
     ):
         return topic
+    if choice.kind == "nothing" and not question and len({t.word for t in tokens}) <= ABOUT_THEMSELVES and _about_me(tokens):
+        # A few words about themselves that nothing here understood ("I'm so tired", "that sounds
+        # like me", "me siento mal"): in doubt between a person and "say that again", the person.
+        return Heard("situation", situation=m.NEEDS)
     return choice
 
 

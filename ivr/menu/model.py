@@ -31,7 +31,8 @@ CONTENT = "content"
 # What a caller may describe, by voice, on any menu (`situations:` in the YAML). The first five
 # put the caller through to a person at once, and the line knows built-in phrases for them
 # (ivr/speech/floor.yaml) that a menu can add to but not remove.
-PERSON_SITUATIONS = ("danger", "control", "forced", "immigration", "needs")
+NEEDS = "needs"  # wanting out, nowhere to go, someone to talk to: also what a caller not understood may need
+PERSON_SITUATIONS = ("danger", "control", "forced", "immigration", NEEDS)
 SITUATIONS = (*PERSON_SITUATIONS, "report", "police", "cant_talk", "privacy")
 # The sentence the line writes into a node's text where it says `{hotlines_see}`: which number
 # each hotline is shown on a transfer, from the hotlines' own settings (so it is always true).

@@ -37,6 +37,7 @@ REPEAT = "repeat"
 CRITICAL = m.PERSON_SITUATIONS  # must reach a person, every time
 PERSON_GROUP = "person (1-5)"
 FIELDS = ("say", "expect", "lang", "at", "confidence", "category")
+TARGETS = "95% overall, and every caller in trouble (1-5) to a person"  # what `met` asks of a suite
 
 
 @dataclass(frozen=True)
@@ -72,9 +73,25 @@ class SuiteResult:
         rows.append(f"off-topic things acted on: {len(self.misrouted_noise)}")
         return "\n".join(rows)
 
+    @classmethod
+    def pooled(cls, results: list[SuiteResult]) -> SuiteResult:
+        """Several suites as one: held-out sentences written at different times are one held-out set."""
+        pooled = cls()
+        for result in results:
+            pooled.passed += result.passed
+            pooled.total += result.total
+            pooled.misrouted_noise += result.misrouted_noise
+            pooled.failures += result.failures
+        return pooled
+
     @property
     def met(self) -> bool:
         return self.accuracy("all") >= 95.0 and self.accuracy(PERSON_GROUP) == 100.0
+
+
+def is_held_out(path: str) -> bool:
+    """A held-out suite (`calls/utterances-held-out*.yaml`): sentences the line is never tuned on."""
+    return "held-out" in path.rsplit("/", 1)[-1]
 
 
 def is_suite(path: str) -> bool:
