@@ -35,7 +35,7 @@ from ..menu import model as m
 from ..speech.phrases import NEGATION_REACH, Match, PhraseIndex  # a negation that near turns a menu phrase down too
 from ..speech.words import NOT, Token, analyse, is_negation, languages_of, normalise, plain
 from .keys_said import spoken_key
-from .understanding import ME_OR_MINE, Understanding
+from .understanding import ME_OR_MINE, PRONOUNS, Understanding
 
 CLEAR = 86  # a match scoring this much or more acts...
 MARGIN = 8  # ...when the next different choice scores at least this much less
@@ -51,6 +51,8 @@ OVERRULE = 6.0  # log odds by which the word model must find trouble in a long a
 STEMMED = 2  # a phrase heard in other forms of its words scores this much less than said as written ("traffickers" is not "trafficking")
 PERSON_KEY = "0"  # the key every menu answers with a person
 ABOUT_THEMSELVES = 3  # different words at most in a sentence about the caller that, not understood, still reaches a person
+# Courtesy says nothing of the caller: "excuse me", "sorry", "permítame" are no words about themselves.
+COURTESY = frozenset("sorry excuse pardon thank thanks please perdon perdone disculpe disculpa disculpen permita permiso gracias".split())
 NAVIGATION = (m.REPEAT, m.BACK, m.SLOWER)  # moving about the menu, not anything in it
 NAVIGATION_WORDS = 5  # words of meaning a request to move about has at the most ("slow down a little, I'm writing")
 ASKED_AS_IS = ("police", "privacy")  # a question about these is that situation, not a topic ("can I call from a private number?")
@@ -177,7 +179,7 @@ def hear(transcript: str, confidence: float, book: Phrasebook, understanding: Un
         choice.kind == "nothing" or topic.choice in choice.alternatives or (question and understanding.asks_about(tokens))
     ):
         return topic
-    if choice.kind == "nothing" and not question and len({t.word for t in tokens}) <= ABOUT_THEMSELVES and _about_me(tokens):
+    if choice.kind == "nothing" and not question and _about_themselves(tokens):
         # A few words about themselves that nothing here understood ("I'm so tired", "that sounds
         # like me", "me siento mal"): in doubt between a person and "say that again", the person.
         return Heard("situation", situation=m.NEEDS)
@@ -198,6 +200,13 @@ def _asks(question: bool, words: list[str], tokens: list[Token], understanding: 
     ...", or a topic named in a word or two ("numbers"). A remark that shares two words with a
     section's text ("we're killing time at the mall", "ya pagué la renta") asks for nothing."""
     return question or len(tokens) <= FEW or not TELL_ME.isdisjoint(words) or understanding.asks_about(tokens)
+
+
+def _about_themselves(tokens: list[Token]) -> bool:
+    """A few words about the caller, one of them more than a pronoun or a courtesy ("I'm so
+    tired", "me siento mal"; not "it's me", "excuse me", "perdón, yo")."""
+    words = {token.word for token in tokens}
+    return len(words) <= ABOUT_THEMSELVES and _about_me(tokens) and bool(words - PRONOUNS - COURTESY)
 
 
 def _about_me(tokens: list[Token]) -> bool:
