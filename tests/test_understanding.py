@@ -12,6 +12,7 @@ from .test_validator import BASE, broken
 
 NATIONAL, CONEHT = "+18883737888", "+18664555075"
 MENU = load_menu(MAIN_MENU)
+NOT_UNDERSTOOD = ("Sorry, I did not understand.", "Disculpe, no le entendí.")  # how a re-prompt begins
 DEEP = {"welcome": "", "learn": "3", "victims": "32", "victim_services": "341", "law_enforcement": "34", "get_help": "35", "privacy": "4"}
 
 
@@ -202,7 +203,7 @@ def test_the_sections_words_answer_what_is_asked_not_a_remark_in_the_room(dial, 
     call.say(said)
     assert call.node == node and not call.dialled
     if node == "learn":
-        assert call.last_heard.startswith(("Sorry, I did not understand.", "Disculpe, no le entendí."))
+        assert call.last_heard.startswith(NOT_UNDERSTOOD)
 
 
 def test_asking_how_the_police_handle_it_reaches_the_section_even_when_menu_words_are_close(dial):
@@ -263,7 +264,7 @@ def test_a_wrong_number_is_not_a_request_for_the_numbers(dial, where, lang, said
     call = at(dial, where, lang)
     call.say(said)
     assert call.node == where and not call.dialled
-    assert call.last_heard.startswith(("Sorry, I did not understand.", "Disculpe, no le entendí."))
+    assert call.last_heard.startswith(NOT_UNDERSTOOD)
 
 
 @pytest.mark.parametrize(
@@ -307,7 +308,7 @@ def test_a_question_or_words_about_nothing_of_theirs_are_asked_again(dial, lang,
     call = at(dial, "victims", lang)
     call.say(said)
     assert call.node == "victims" and not call.dialled
-    assert call.last_heard.startswith(("Sorry, I did not understand.", "Disculpe, no le entendí."))
+    assert call.last_heard.startswith(NOT_UNDERSTOOD)
 
 
 def test_a_wrong_number_said_by_a_caller_in_trouble_still_reaches_a_person(dial):

@@ -51,8 +51,9 @@ OVERRULE = 6.0  # log odds by which the word model must find trouble in a long a
 STEMMED = 2  # a phrase heard in other forms of its words scores this much less than said as written ("traffickers" is not "trafficking")
 PERSON_KEY = "0"  # the key every menu answers with a person
 ABOUT_THEMSELVES = 3  # different words at most in a sentence about the caller that, not understood, still reaches a person
-# Courtesy says nothing of the caller: "excuse me", "sorry", "permítame" are no words about themselves.
-COURTESY = frozenset("sorry excuse pardon thank thanks please perdon perdone disculpe disculpa disculpen permita permiso gracias".split())
+# Courtesy says nothing of the caller: "excuse me", "sorry", "permítame" are no words about themselves
+# ("please" never gets here: normalise() drops it as a filler).
+COURTESY = frozenset("sorry excuse pardon thank thanks perdon perdone disculpe disculpa disculpen permita permiso gracias".split())
 NAVIGATION = (m.REPEAT, m.BACK, m.SLOWER)  # moving about the menu, not anything in it
 NAVIGATION_WORDS = 5  # words of meaning a request to move about has at the most ("slow down a little, I'm writing")
 ASKED_AS_IS = ("police", "privacy")  # a question about these is that situation, not a topic ("can I call from a private number?")
